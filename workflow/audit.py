@@ -1,0 +1,131 @@
+"""Tamper evidence for the audit trail.
+
+Events are written append-only on the hot path with no global lock. A sealing step, run after commit, takes the
+unsealed events in the order it finds them committed and appends one link each to audit_seals: seq, prev_hash and
+hash = sha256(prev_hash + canonical content). `verify` walks the chain and names the first event that was altered,
+removed or reordered. Tail truncation is only detectable against a head kept elsewhere (audit_heads)."""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, insert, select, text
+
+from .db import db
+from .models import AuditEvent, AuditSeal
+
+GENESIS = "0" * 64
+events = AuditEvent.__table__
+seals = AuditSeal.__table__
+_CONTENT = (events.c.id, events.c.application_id, events.c.actor_id, events.c.actor_name, events.c.action,
+            events.c.from_state, events.c.to_state, events.c.reason, events.c.payload, events.c.created_at)
+
+
+def _utc_iso(value: datetime) -> str:
+    if value.tzinfo is None:  # SQLite hands back naive UTC
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def canonical(row: Any) -> bytes:
+    """The bytes a seal covers: every column of the event, in a form both databases give back identically."""
+    (eid, app_id, actor_id, actor_name, action, from_state, to_state, reason, payload, created_at) = row
+    return json.dumps([eid, app_id, actor_id, actor_name, action, from_state, to_state, reason, payload,
+                       _utc_iso(created_at)], sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def link(prev_hash: str, row: Any, seq: int) -> str:
+    return hashlib.sha256(f"{seq}:{prev_hash}:".encode() + canonical(row)).hexdigest()
+
+
+def head() -> tuple[int, str]:
+    last = db.session.execute(select(seals.c.seq, seals.c.hash).order_by(seals.c.seq.desc()).limit(1)).first()
+    return (last[0], last[1]) if last else (0, GENESIS)
+
+
+def seal(limit: int = 5000) -> int:
+    """Chain up to `limit` unsealed events; commit; return how many were sealed. One sealer at a time: on
+    PostgreSQL an advisory lock serialises concurrent sealers, on SQLite the write lock does."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("SELECT pg_advisory_xact_lock(7305012)"))
+    seq, prev = head()
+    unsealed = db.session.execute(
+        select(*_CONTENT).outerjoin(seals, seals.c.event_id == events.c.id)
+        .where(seals.c.event_id.is_(None)).order_by(events.c.id).limit(limit)).all()
+    if not unsealed:
+        db.session.commit()
+        return 0
+    links = []
+    now = datetime.now(UTC)
+    for row in unsealed:
+        seq += 1
+        h = link(prev, row, seq)
+        links.append({"event_id": row[0], "seq": seq, "prev_hash": prev, "hash": h, "sealed_at": now})
+        prev = h
+    db.session.execute(insert(seals), links)
+    db.session.commit()
+    return len(links)
+
+
+def seal_all() -> int:
+    total = 0
+    while n := seal():
+        total += n
+    return total
+
+
+@dataclass
+class Report:
+    sealed: int = 0
+    waiting: int = 0
+    first_bad: int | None = None  # event id (or seq, when the event itself is gone)
+    problem: str | None = None
+    head_seq: int = 0
+    head_hash: str = GENESIS
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.problem is None
+
+
+def verify(batch: int = 20000) -> Report:
+    """Walk the chain in seq order, recomputing every hash; stop at the first break."""
+    report = Report()
+    prev, expected_seq = GENESIS, 1
+    while True:
+        rows = db.session.execute(
+            select(seals.c.seq, seals.c.prev_hash, seals.c.hash, seals.c.event_id, *_CONTENT)
+            .outerjoin(events, events.c.id == seals.c.event_id)
+            .where(seals.c.seq >= expected_seq).order_by(seals.c.seq).limit(batch)).all()
+        if not rows:
+            break
+        for seq, prev_hash, h, event_id, *content in rows:
+            if seq != expected_seq:
+                return _bad(report, event_id, "missing_link", f"seal {expected_seq} is missing (next is {seq})")
+            if content[0] is None:
+                return _bad(report, event_id, "event_deleted", f"sealed event {event_id} no longer exists")
+            if prev_hash != prev:
+                return _bad(report, event_id, "reordered", f"event {event_id} does not follow its predecessor")
+            if link(prev, content, seq) != h:
+                return _bad(report, event_id, "altered", f"event {event_id} differs from what was sealed")
+            prev, expected_seq = h, seq + 1
+            report.sealed += 1
+    report.head_seq, report.head_hash = expected_seq - 1, prev
+    report.waiting = waiting()
+    return report
+
+
+def waiting() -> int:
+    return db.session.scalar(
+        select(func.count()).select_from(events.outerjoin(seals, seals.c.event_id == events.c.id))
+        .where(seals.c.event_id.is_(None)))
+
+
+def _bad(report: Report, event_id: int | None, problem: str, detail: str) -> Report:
+    report.first_bad, report.problem, report.details["detail"] = event_id, problem, detail
+    report.waiting = waiting()
+    return report

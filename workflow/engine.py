@@ -1,0 +1,273 @@
+"""The engine's one entry point for state changes: `fire` (one application) and `fire_batch` (many).
+
+Each checks who may act (the approval chain names the role and level of every stage; a grant covers its unit's
+subtree), runs the title's shared `transitions` machine (guards raise their reason), then writes the state change
+with a version check, one audit event and one outbox row in the caller's transaction. The caller commits: one
+commit point per request. A refusal raises (or, in a batch, reports) a typed WorkflowError before anything is
+written. Writes are Core statements on the tables: a single action costs one SELECT (when given an id), one
+UPDATE and two INSERTs; a batch costs a few statements per few thousand applications, not a round trip per row.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from transitions import MachineError
+
+from . import clock
+from .authz import Actor, actor_of
+from .chains import chain_for
+from .db import db
+from .definitions import Definition, definition
+from .errors import Conflict, GuardRefused, InvalidAction, NotAuthorized, NotFound, WorkflowError
+from .models import Application, AuditEvent, Campaign, Evidence, OutboxMessage, Unit
+from .rubrics import spec
+from .states import Step, Subject
+
+apps = Application.__table__
+units = Unit.__table__
+campaigns = Campaign.__table__
+audit = AuditEvent.__table__
+outbox = OutboxMessage.__table__
+
+BATCH_CHUNK = 2000
+
+
+@dataclass(slots=True)
+class Outcome:
+    """The result for one application: ok with its new state and version, or the refusal."""
+
+    id: int
+    ok: bool
+    from_state: str | None = None
+    to_state: str | None = None
+    version: int | None = None
+    event_id: int | None = None
+    error: WorkflowError | None = None
+
+    def as_dict(self, locale: str = "vi") -> dict[str, Any]:
+        if self.ok:
+            return {"id": self.id, "ok": True, "from": self.from_state, "state": self.to_state,
+                    "version": self.version}
+        return {"id": self.id, "ok": False, "error": self.error.as_dict(locale) if self.error else None}
+
+
+@dataclass(slots=True)
+class _Row:
+    id: int
+    state: str
+    version: int
+    unit_path: str
+    area_class: str
+    title: str
+    rubric_id: int
+    score_total: int
+    score_min: int | None
+    scored_count: int
+    target_level: int
+
+
+_ROW_COLUMNS = (apps.c.id, apps.c.state, apps.c.version, units.c.path, units.c.area_class, campaigns.c.title_code,
+                apps.c.rubric_id, apps.c.score_total, apps.c.score_min, apps.c.scored_count, apps.c.target_level)
+_ROW_FROM = apps.join(units, units.c.id == apps.c.unit_id).join(campaigns, campaigns.c.id == apps.c.campaign_id)
+
+
+def _load_rows(ids: Sequence[int], lock: bool) -> dict[int, _Row]:
+    stmt = select(*_ROW_COLUMNS).select_from(_ROW_FROM).where(apps.c.id.in_(ids))
+    if lock:
+        stmt = stmt.order_by(apps.c.id).with_for_update(of=apps)
+    return {r[0]: _Row(*r) for r in db.session.execute(stmt)}
+
+
+def _row_of(app: Application) -> _Row:
+    return _Row(app.id, app.state, app.version, app.unit.path, app.unit.area_class, app.campaign.title_code,
+                app.rubric_id, app.score_total, app.score_min, app.scored_count, app.target_level)
+
+
+def _province_of(unit_path: str) -> int:
+    return int(unit_path.split("/", 2)[1])
+
+
+def _evidence_codes(ids: Iterable[int]) -> dict[int, set[str]]:
+    found: dict[int, set[str]] = defaultdict(set)
+    ev = Evidence.__table__
+    for app_id, code in db.session.execute(
+            select(ev.c.application_id, ev.c.criterion_code).where(ev.c.application_id.in_(list(ids))).distinct()):
+        found[app_id].add(code)
+    return found
+
+
+def _authorize(d: Definition, row: _Row, step: Step, actor: Actor, on) -> None:
+    if not actor.covers(row.unit_path):
+        raise NotFound("not_found")
+    stage = chain_for(row.title, _province_of(row.unit_path), on).stages.get(step.actor)
+    if stage is None or not actor.acts_at(stage, row.unit_path):
+        raise NotAuthorized("wrong_role", action=step.action, state=row.state)
+
+
+def _decide(d: Definition, row: _Row, action: str, actor: Actor, reason: str | None, payload: dict[str, Any],
+            evidence: set[str] | None, on) -> tuple[Step, Subject]:
+    """Everything short of writing: scope, role, reason, guards, machine. Raises the first refusal."""
+    step = d.step(row.state, action)
+    if step is None:
+        if not actor.covers(row.unit_path):
+            raise NotFound("not_found")
+        raise InvalidAction("invalid_action", action=action, state=row.state)
+    _authorize(d, row, step, actor, on)
+    if step.needs_reason and not (reason or "").strip():
+        raise GuardRefused("reason_required")
+    subject = Subject(
+        id=row.id, state=row.state, version=row.version, unit_path=row.unit_path,
+        disadvantaged=row.area_class == "disadvantaged", rubric=spec(row.rubric_id), score_total=row.score_total,
+        score_min=row.score_min, scored_count=row.scored_count, target_level=row.target_level,
+        evidence_codes=evidence, reason=(reason or "").strip() or None, payload=payload)
+    try:
+        d.machine.events[action].trigger(subject)
+    except MachineError as exc:  # the step table and the machine disagree: a definition bug, reported plainly
+        raise InvalidAction("invalid_action", action=action, state=row.state) from exc
+    return step, subject
+
+
+def _audit_row(row: _Row, step: Step, subject: Subject, actor: Actor, now: datetime) -> dict[str, Any]:
+    payload = {"version": row.version + 1}
+    if step.guards:
+        payload["score_total"] = row.score_total
+    if subject.payload:
+        payload.update(subject.payload)
+    return {"application_id": row.id, "actor_id": actor.id, "actor_name": actor.username, "action": step.action,
+            "from_state": row.state, "to_state": step.dest, "reason": subject.reason, "payload": payload,
+            "created_at": now}
+
+
+def _outbox_row(row: _Row, step: Step, actor: Actor, event_id: int, now: datetime) -> dict[str, Any]:
+    return {"kind": "transition", "application_id": row.id, "event_id": event_id, "created_at": now, "attempts": 0,
+            "payload": {"action": step.action, "from": row.state, "to": step.dest, "actor_id": actor.id,
+                        "title": row.title}}
+
+
+def fire(application: Application | int, action: str, actor, *, version: int | None = None,
+         reason: str | None = None, payload: dict[str, Any] | None = None) -> Outcome:
+    """Perform `action` on one application for `actor` (a User or Actor); raise a WorkflowError if refused.
+
+    `version` is the version the actor saw; when given and stale, the action is refused as a conflict."""
+    actor = actor if isinstance(actor, Actor) else actor_of(actor)
+    obj = application if isinstance(application, Application) else None
+    if obj is not None:
+        row = _row_of(obj)
+    else:
+        row = _load_rows([application], lock=False).get(application)
+        if row is None:
+            raise NotFound("not_found")
+    if version is not None and version != row.version:
+        if not actor.covers(row.unit_path):
+            raise NotFound("not_found")
+        raise Conflict("conflict", expected=version, actual=row.version)
+    d = definition(row.title)
+    step = d.step(row.state, action)
+    evidence = _evidence_codes([row.id]).get(row.id, set()) if step is not None and step.needs_evidence else None
+    now = clock.now()
+    step, subject = _decide(d, row, action, actor, reason, payload or {}, evidence, now.astimezone(clock.VN).date())
+    values = {"state": step.dest, "version": row.version + 1, "state_changed_at": now}
+    if step.effects:
+        values.update(step.effects(subject, now))
+    result = db.session.execute(
+        update(apps).where(apps.c.id == row.id, apps.c.version == row.version).values(**values))
+    if result.rowcount != 1:
+        current = db.session.execute(select(apps.c.version).where(apps.c.id == row.id)).scalar()
+        raise Conflict("conflict", expected=row.version, actual=current)
+    event_id = db.session.execute(
+        insert(audit).returning(audit.c.id), [_audit_row(row, step, subject, actor, now)]).scalar_one()
+    db.session.execute(insert(outbox), [_outbox_row(row, step, actor, event_id, now)])
+    db.session.info["outbox_written"] = True
+    if obj is not None:
+        _refresh(obj, values)
+    return Outcome(row.id, True, row.state, step.dest, row.version + 1, event_id)
+
+
+def _refresh(obj: Application, values: dict[str, Any]) -> None:
+    """Keep a caller's ORM object equal to the row just written, without another SELECT."""
+    from sqlalchemy.orm.attributes import set_committed_value
+
+    for key, value in values.items():
+        set_committed_value(obj, key, value)
+
+
+def fire_batch(ids: Sequence[int], action: str, actor, *, reason: str | None = None,
+               payload: dict[str, Any] | None = None) -> list[Outcome]:
+    """Perform one action on many applications under the same rules as `fire`; report an outcome per id.
+
+    Rows are read (and on PostgreSQL locked) a chunk at a time, judged in Python by the shared machine, and
+    written set-wise: one UPDATE per (from, to) group and one multi-row INSERT each for audit and outbox."""
+    actor = actor if isinstance(actor, Actor) else actor_of(actor)
+    lock = db.session.get_bind().dialect.name == "postgresql"
+    outcomes: dict[int, Outcome] = {}
+    order = list(dict.fromkeys(ids))
+    for start in range(0, len(order), BATCH_CHUNK):
+        chunk = order[start:start + BATCH_CHUNK]
+        outcomes.update(_batch_chunk(chunk, action, actor, reason, payload or {}, lock))
+    return [outcomes[i] for i in order]
+
+
+def _batch_chunk(ids: list[int], action: str, actor: Actor, reason: str | None, payload: dict[str, Any],
+                 lock: bool) -> dict[int, Outcome]:
+    rows = _load_rows(ids, lock)
+    now = clock.now()
+    on = now.astimezone(clock.VN).date()
+    outcomes: dict[int, Outcome] = {i: Outcome(i, False, error=NotFound("not_found")) for i in ids if i not in rows}
+    needs_evidence = [r.id for r in rows.values()
+                      if (s := definition(r.title).step(r.state, action)) is not None and s.needs_evidence]
+    evidence = _evidence_codes(needs_evidence) if needs_evidence else {}
+    groups: dict[tuple[str, str], list[tuple[_Row, Step, Subject]]] = defaultdict(list)
+    for row in rows.values():
+        try:
+            step, subject = _decide(definition(row.title), row, action, actor, reason, payload,
+                                    evidence.get(row.id, set()), on)
+        except WorkflowError as exc:
+            outcomes[row.id] = Outcome(row.id, False, row.state, error=exc)
+            continue
+        groups[(step.source, step.dest)].append((row, step, subject))
+    audit_rows, done = [], []
+    for (source, _dest), items in groups.items():
+        step, subject = items[0][1], items[0][2]
+        values = {"state": step.dest, "version": apps.c.version + 1, "state_changed_at": now}
+        if step.effects:
+            values.update(step.effects(subject, now))
+        changed = set(db.session.scalars(
+            update(apps).where(apps.c.id.in_([r.id for r, _, _ in items]), apps.c.state == source)
+            .values(**values).returning(apps.c.id)))
+        for row, step, subject in items:
+            if row.id in changed:
+                audit_rows.append(_audit_row(row, step, subject, actor, now))
+                done.append((row, step))
+            else:
+                outcomes[row.id] = Outcome(row.id, False, row.state,
+                                           error=Conflict("conflict", expected=row.version, actual="?"))
+    if audit_rows:
+        event_ids = db.session.scalars(
+            insert(audit).returning(audit.c.id, sort_by_parameter_order=True), audit_rows).all()
+        db.session.execute(insert(outbox), [_outbox_row(row, step, actor, eid, now)
+                                            for (row, step), eid in zip(done, event_ids, strict=True)])
+        db.session.info["outbox_written"] = True
+        for (row, step), eid in zip(done, event_ids, strict=True):
+            outcomes[row.id] = Outcome(row.id, True, row.state, step.dest, row.version + 1, eid)
+    return outcomes
+
+
+def allowed_actions(application: Application, actor) -> list[str]:
+    """The actions this actor may take on this application now (scope, role and state; guards that need input,
+    such as the pass rule or a reason, are judged when the action is taken)."""
+    actor = actor if isinstance(actor, Actor) else actor_of(actor)
+    row = _row_of(application)
+    d = definition(row.title)
+    allowed = []
+    for step in d.actions_from(row.state):
+        try:
+            _authorize(d, row, step, actor, clock.today())
+        except WorkflowError:
+            continue
+        allowed.append(step.action)
+    return allowed

@@ -1,0 +1,99 @@
+"""Loading reference data (title types, rubric versions, approval chains) and unit trees into the database.
+
+Loading is idempotent. A rubric version, once loaded, is never rewritten (invariant 6): a file whose content
+differs from the stored version under the same version string is refused; publish a new version instead."""
+from __future__ import annotations
+
+import csv
+import json
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from . import chains, rubrics
+from .db import db
+from .definitions import DATA_DIR, data_file
+from .models import ApprovalChain, Rubric, TitleType, Unit
+from .text import fold, nfc
+
+
+class DataError(Exception):
+    pass
+
+
+def load_titles() -> None:
+    for t in data_file("titles.json")["titles"]:
+        row = db.session.get(TitleType, t["code"]) or TitleType(code=t["code"])
+        row.name_vi, row.name_en, row.subject_kind = t["name_vi"], t["name_en"], t["subject_kind"]
+        db.session.add(row)
+    db.session.flush()
+
+
+def load_rubric(definition: dict[str, Any]) -> Rubric:
+    rubrics.parse(definition)  # refuse a malformed file before touching the database
+    digest = rubrics.content_hash(definition)
+    row = db.session.scalar(select(Rubric).filter_by(title_code=definition["title"], version=definition["version"]))
+    if row is not None:
+        if row.sha256 != digest:
+            raise DataError(f"rubric {definition['title']} {definition['version']} already loaded with other "
+                            "content; give the corrected file a new version")
+        return row
+    row = Rubric(title_code=definition["title"], version=definition["version"], kind=definition["kind"],
+                 definition=definition, sha256=digest)
+    db.session.add(row)
+    db.session.flush()
+    return row
+
+
+def load_chains(definition: dict[str, Any]) -> None:
+    for c in definition["chains"]:
+        province_id = None
+        if c.get("province"):
+            province = db.session.scalar(select(Unit).filter_by(code=c["province"], level="province"))
+            if province is None:
+                raise DataError(f"chain {c['code']}: province {c['province']} not found")
+            province_id = province.id
+        row = db.session.scalar(select(ApprovalChain).filter_by(code=c["code"])) or ApprovalChain(code=c["code"])
+        row.title_code, row.province_id, row.stages, row.source = c["title"], province_id, c["stages"], c["source"]
+        row.valid_from = date.fromisoformat(c["valid_from"])
+        row.valid_to = date.fromisoformat(c["valid_to"]) if c.get("valid_to") else None
+        db.session.add(row)
+    db.session.flush()
+    chains.clear_cache()
+
+
+def load_reference_data() -> dict[str, Rubric]:
+    """Titles, every rubric file shipped in workflow/data, and the default chains. Returns rubrics by title."""
+    load_titles()
+    loaded = {}
+    for path in sorted(DATA_DIR.glob("rubric_*.json")):
+        r = load_rubric(json.loads(path.read_text(encoding="utf-8")))
+        loaded[r.title_code] = r
+    load_chains(data_file("chains.json"))
+    return loaded
+
+
+def add_unit(code: str, name: str, level: str, parent: Unit | None = None, *, population: int | None = None,
+             area_class: str = "ordinary") -> Unit:
+    unit = Unit(code=code, name=nfc(name), name_folded=fold(name), level=level, parent=parent,
+                population=population, area_class=area_class)
+    db.session.add(unit)
+    db.session.flush()
+    unit.path = f"{parent.path if parent else '/'}{unit.id}/"
+    return unit
+
+
+def load_communes_csv(path: Path, province: Unit, limit: int | None = None) -> list[Unit]:
+    """Communes of a two-tier province from shared/data (gso_code when published, else a generated code)."""
+    out = []
+    with open(path, encoding="utf-8", newline="") as fh:
+        for i, rec in enumerate(csv.DictReader(fh)):
+            if limit is not None and i >= limit:
+                break
+            code = rec.get("gso_code") or f"{province.code}-{i + 1:03d}"
+            population = int(rec["population"]) if rec.get("population") else None
+            out.append(add_unit(code, f"{rec['type'].capitalize()} {rec['name']}", "commune", province,
+                                population=population))
+    return out

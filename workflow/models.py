@@ -1,0 +1,373 @@
+"""The data model. CHECK constraints tie each state to the columns it needs, so the database refuses what the
+engine would never write; state and role vocabularies live in workflow.vocabulary."""
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from flask_login import UserMixin
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .db import db
+from .vocabulary import AREA_CLASSES, LEVELS, ROLES, STATES
+
+Json = JSON().with_variant(JSONB(), "postgresql")
+TZDateTime = DateTime(timezone=True)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class Unit(db.Model):
+    """A node of the administrative/association tree; `path` ("/1/4/9/") makes subtree checks a prefix test."""
+
+    __tablename__ = "units"
+    __table_args__ = (
+        CheckConstraint(_in("level", LEVELS), name="level"),
+        CheckConstraint(_in("area_class", AREA_CLASSES), name="area_class"),
+        CheckConstraint("(level = 'province') = (parent_id IS NULL)", name="root_is_province"),
+        CheckConstraint("population IS NULL OR population >= 0", name="population"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    name_folded: Mapped[str] = mapped_column(String(200), index=True)
+    level: Mapped[str] = mapped_column(String(16))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
+    path: Mapped[str] = mapped_column(String(255), index=True, default="")
+    population: Mapped[int | None] = mapped_column(Integer)
+    area_class: Mapped[str] = mapped_column(String(16), default="ordinary", server_default="ordinary")
+
+    parent: Mapped[Unit | None] = relationship(remote_side=[id])
+
+    def covers(self, other: Unit) -> bool:
+        return other.path.startswith(self.path)
+
+    def __repr__(self) -> str:
+        return f"<Unit {self.code} {self.level} {self.name}>"
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    full_name: Mapped[str] = mapped_column(String(200), default="")
+    email: Mapped[str | None] = mapped_column(String(255))
+    locale: Mapped[str] = mapped_column(String(8), default="vi", server_default="vi")
+    active: Mapped[bool] = mapped_column(default=True, server_default=text("true"))
+    created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+
+    grants: Mapped[list[RoleGrant]] = relationship(back_populates="user", lazy="selectin",
+                                                   cascade="all, delete-orphan")
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login
+        return self.active
+
+    def __repr__(self) -> str:
+        return f"<User {self.username}>"
+
+
+class RoleGrant(db.Model):
+    """A user's role at one unit; it covers that unit's whole subtree."""
+
+    __tablename__ = "role_grants"
+    __table_args__ = (
+        UniqueConstraint("user_id", "role", "unit_id", name="uq_role_grants_user_role_unit"),
+        CheckConstraint(_in("role", ROLES), name="role"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(32))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+
+    user: Mapped[User] = relationship(back_populates="grants")
+    unit: Mapped[Unit] = relationship(lazy="joined")
+
+
+class TitleType(db.Model):
+    __tablename__ = "title_types"
+    __table_args__ = (CheckConstraint("subject_kind IN ('person', 'commune')", name="subject_kind"),)
+
+    code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    name_vi: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str] = mapped_column(String(200))
+    subject_kind: Mapped[str] = mapped_column(String(16))
+
+
+class Rubric(db.Model):
+    """One immutable version of a criteria set; its content is the data file, hashed so it is never rewritten."""
+
+    __tablename__ = "rubrics"
+    __table_args__ = (
+        UniqueConstraint("title_code", "version", name="uq_rubrics_title_version"),
+        CheckConstraint("kind IN ('points', 'met')", name="kind"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title_code: Mapped[str] = mapped_column(ForeignKey("title_types.code"))
+    version: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(8))
+    definition: Mapped[dict[str, Any]] = mapped_column(Json)
+    sha256: Mapped[str] = mapped_column(String(64))
+    loaded_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+
+
+class ApprovalChain(db.Model):
+    """Which role at which unit level acts at each stage, valid for a period; province_id NULL is the default."""
+
+    __tablename__ = "approval_chains"
+    __table_args__ = (
+        CheckConstraint("valid_to IS NULL OR valid_to >= valid_from", name="validity"),
+        UniqueConstraint("code", name="uq_approval_chains_code"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64))
+    title_code: Mapped[str] = mapped_column(ForeignKey("title_types.code"))
+    province_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    valid_from: Mapped[date] = mapped_column(Date)
+    valid_to: Mapped[date | None] = mapped_column(Date)
+    stages: Mapped[dict[str, Any]] = mapped_column(Json)
+    source: Mapped[str] = mapped_column(Text, default="")
+
+
+class Campaign(db.Model):
+    """Đợt đánh giá: one title type, one year, one province, one rubric version, with its deadlines."""
+
+    __tablename__ = "campaigns"
+    __table_args__ = (
+        UniqueConstraint("title_code", "year", "province_id", name="uq_campaigns_title_year_province"),
+        CheckConstraint("stage_limit_days > 0 AND escalate_after_days >= stage_limit_days", name="limits"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title_code: Mapped[str] = mapped_column(ForeignKey("title_types.code"))
+    year: Mapped[int] = mapped_column(Integer)
+    province_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    rubric_id: Mapped[int] = mapped_column(ForeignKey("rubrics.id"))
+    name: Mapped[str] = mapped_column(String(255))
+    opens_on: Mapped[date] = mapped_column(Date)
+    submit_deadline: Mapped[date] = mapped_column(Date)
+    decision_deadline: Mapped[date] = mapped_column(Date)
+    stage_limit_days: Mapped[int] = mapped_column(Integer, default=14, server_default="14")
+    escalate_after_days: Mapped[int] = mapped_column(Integer, default=28, server_default="28")
+
+    rubric: Mapped[Rubric] = relationship(lazy="joined")
+    province: Mapped[Unit] = relationship()
+
+
+class Decision(db.Model):
+    """Quyết định công nhận: groups the applications recognised together."""
+
+    __tablename__ = "decisions"
+    __table_args__ = (UniqueConstraint("campaign_id", "number", name="uq_decisions_campaign_number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    number: Mapped[str] = mapped_column(String(64))
+    signed_on: Mapped[date] = mapped_column(Date)
+    signer: Mapped[str] = mapped_column(String(200))
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+
+
+class Application(db.Model):
+    """Hồ sơ of one nominee. `subject_key` (citizen ID, or the commune) is unique per campaign among live files;
+    score_* summarise the scores table so guards need no extra query."""
+
+    __tablename__ = "applications"
+    __table_args__ = (
+        CheckConstraint(_in("state", STATES), name="state"),
+        CheckConstraint("version >= 1", name="version"),
+        CheckConstraint("citizen_id IS NULL OR length(citizen_id) = 12", name="citizen_id"),
+        CheckConstraint("state NOT IN ('rejected', 'revoked') OR closed_reason IS NOT NULL", name="reason"),
+        CheckConstraint("state NOT IN ('recognised', 'revoked') OR recognised_at IS NOT NULL", name="recognised"),
+        CheckConstraint("full_name IS NOT NULL OR citizen_id IS NULL", name="person"),
+        Index("uq_applications_live_subject", "campaign_id", "subject_key", unique=True,
+              postgresql_where=text("state <> 'withdrawn'"), sqlite_where=text("state <> 'withdrawn'")),
+        Index("ix_applications_campaign_state", "campaign_id", "state"),
+        Index("ix_applications_unit_state", "unit_id", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"))
+    rubric_id: Mapped[int] = mapped_column(ForeignKey("rubrics.id"))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    state: Mapped[str] = mapped_column(String(32), default="evidence_collection")
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    subject_key: Mapped[str] = mapped_column(String(32))
+    full_name: Mapped[str | None] = mapped_column(String(200))
+    full_name_folded: Mapped[str] = mapped_column(String(200), default="", index=True)
+    date_of_birth: Mapped[date | None] = mapped_column(Date)
+    citizen_id: Mapped[str | None] = mapped_column(String(12))
+    subject_group: Mapped[str | None] = mapped_column(String(16))
+    residence_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    target_level: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    score_total: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    score_min: Mapped[int | None] = mapped_column(Integer)
+    scored_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    closed_reason: Mapped[str | None] = mapped_column(Text)
+    recognised_at: Mapped[datetime | None] = mapped_column(TZDateTime)
+    decision_id: Mapped[int | None] = mapped_column(ForeignKey("decisions.id"))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+    state_changed_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+
+    campaign: Mapped[Campaign] = relationship(lazy="joined")
+    rubric: Mapped[Rubric] = relationship()
+    unit: Mapped[Unit] = relationship(foreign_keys=[unit_id], lazy="joined")
+    residence_unit: Mapped[Unit | None] = relationship(foreign_keys=[residence_unit_id])
+    scores: Mapped[list[Score]] = relationship(back_populates="application", order_by="Score.criterion_code")
+    evidence: Mapped[list[Evidence]] = relationship(back_populates="application", order_by="Evidence.id")
+
+    __mapper_args__ = {"version_id_col": version}
+
+    def __repr__(self) -> str:
+        return f"<Application {self.id} {self.state} v{self.version}>"
+
+
+class Evidence(db.Model):
+    """Minh chứng: stored under a content hash; the original (Vietnamese) file name is kept here."""
+
+    __tablename__ = "evidence"
+    __table_args__ = (CheckConstraint("size > 0", name="size"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id", ondelete="CASCADE"), index=True)
+    criterion_code: Mapped[str] = mapped_column(String(32))
+    original_name: Mapped[str] = mapped_column(String(255))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    media_type: Mapped[str] = mapped_column(String(100))
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    uploaded_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+
+    application: Mapped[Application] = relationship(back_populates="evidence")
+
+
+class Score(db.Model):
+    __tablename__ = "scores"
+    __table_args__ = (
+        UniqueConstraint("application_id", "criterion_code", name="uq_scores_application_criterion"),
+        CheckConstraint("value >= 0", name="value"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id", ondelete="CASCADE"))
+    criterion_code: Mapped[str] = mapped_column(String(32))
+    value: Mapped[int] = mapped_column(Integer)
+    scored_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    scored_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+    reason: Mapped[str | None] = mapped_column(Text)
+
+    application: Mapped[Application] = relationship(back_populates="scores")
+
+
+class AuditEvent(db.Model):
+    """Append-only (a trigger refuses UPDATE/DELETE); the hash chain lives in audit_seals, written after commit."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_application", "application_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int | None] = mapped_column(ForeignKey("applications.id"))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    actor_name: Mapped[str] = mapped_column(String(80), default="")
+    action: Mapped[str] = mapped_column(String(32))
+    from_state: Mapped[str | None] = mapped_column(String(32))
+    to_state: Mapped[str | None] = mapped_column(String(32))
+    reason: Mapped[str | None] = mapped_column(Text)
+    payload: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
+    created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow, index=True)
+
+
+class AuditSeal(db.Model):
+    """One link of the hash chain: seq orders the chain, hash covers the event's content and prev_hash."""
+
+    __tablename__ = "audit_seals"
+
+    event_id: Mapped[int] = mapped_column(ForeignKey("audit_events.id"), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, unique=True)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+    sealed_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+
+
+class AuditHead(db.Model):
+    """A chain head recorded daily, for an auditor to keep outside the database (detects tail truncation)."""
+
+    __tablename__ = "audit_heads"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column(Date, unique=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+
+
+class OutboxMessage(db.Model):
+    """Written in the transition's transaction; handed to the queue only after commit (transactional outbox)."""
+
+    __tablename__ = "outbox_messages"
+    __table_args__ = (
+        Index("ix_outbox_messages_pending", "id", postgresql_where=text("handed_at IS NULL"),
+              sqlite_where=text("handed_at IS NULL")),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    application_id: Mapped[int | None] = mapped_column(ForeignKey("applications.id"))
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("audit_events.id"))
+    payload: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
+    created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+    handed_at: Mapped[datetime | None] = mapped_column(TZDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class Notification(db.Model):
+    """One notice to one person on one channel; the unique key makes redelivery a no-op."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        UniqueConstraint("outbox_id", "user_id", "channel", name="uq_notifications_outbox_user_channel"),
+        CheckConstraint("channel IN ('inapp', 'email')", name="channel"),
+        Index("ix_notifications_user_created", "user_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox_messages.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    channel: Mapped[str] = mapped_column(String(8))
+    kind: Mapped[str] = mapped_column(String(32))
+    application_id: Mapped[int | None] = mapped_column(ForeignKey("applications.id"))
+    subject: Mapped[str] = mapped_column(String(255))
+    body: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(TZDateTime)
+    read_at: Mapped[datetime | None] = mapped_column(TZDateTime)

@@ -1,0 +1,186 @@
+"""Mutations that are not state changes: creating an application, scoring, recording evidence. Like `fire` they
+check scope and role through the approval chain, bump the application's version (so optimistic locking covers
+them) and write an audit event; the caller commits."""
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any
+
+from sqlalchemy import exists, insert, select
+from sqlalchemy.exc import IntegrityError
+
+from . import clock
+from .authz import Actor, actor_of
+from .chains import chain_for
+from .db import db
+from .definitions import definition
+from .errors import Conflict, GuardRefused, InvalidAction, NotAuthorized, NotFound
+from .models import Application, AuditEvent, Campaign, Evidence, Score, Unit
+from .rubrics import spec
+from .states import appraisal, approval, evidence, scoring
+from .text import fold, nfc
+
+SCORE_STATES = evidence.STATES + scoring.STATES
+ADJUST_STATES = appraisal.STATES + approval.STATES  # appraisers may adjust a score, with a reason
+EVIDENCE_STATES = evidence.STATES + scoring.STATES
+CITIZEN_ID = re.compile(r"^\d{12}$")
+
+
+def _actor(actor) -> Actor:
+    return actor if isinstance(actor, Actor) else actor_of(actor)
+
+
+def _require_stage(application_unit: Unit, title: str, stage: str, actor: Actor, action: str) -> None:
+    if not actor.covers(application_unit.path):
+        raise NotFound("not_found")
+    province_id = int(application_unit.path.split("/", 2)[1])
+    chain_stage = chain_for(title, province_id, clock.today()).stages.get(stage)
+    if chain_stage is None or not actor.acts_at(chain_stage, application_unit.path):
+        raise NotAuthorized("wrong_role", action=action, state=stage)
+
+
+def _audit(app: Application, actor: Actor, action: str, payload: dict[str, Any], reason: str | None = None) -> None:
+    db.session.execute(insert(AuditEvent.__table__), [{
+        "application_id": app.id, "actor_id": actor.id, "actor_name": actor.username, "action": action,
+        "from_state": app.state, "to_state": app.state, "reason": reason, "payload": payload,
+        "created_at": clock.now()}])
+
+
+def _check_version(app: Application, version: int | None) -> None:
+    if version is not None and version != app.version:
+        raise Conflict("conflict", expected=version, actual=app.version)
+
+
+def _flush_versioned(app: Application) -> None:
+    """Flush the ORM change; a concurrent writer makes the version check fail, reported as a conflict."""
+    from sqlalchemy.orm.exc import StaleDataError
+
+    try:
+        db.session.flush()
+    except StaleDataError as exc:
+        db.session.rollback()
+        raise Conflict("conflict", expected=app.version, actual="?") from exc
+
+
+def create_application(campaign: Campaign, unit: Unit, actor, *, full_name: str | None = None,
+                       date_of_birth: date | None = None, citizen_id: str | None = None,
+                       subject_group: str | None = None, residence_unit: Unit | None = None,
+                       target_level: int = 1) -> Application:
+    """Open a file at the first stage. CDHT: a person, unique by citizen ID across the whole campaign (every
+    unit); XHT: the commune itself, once per campaign."""
+    actor = _actor(actor)
+    d = definition(campaign.title_code)
+    person = campaign.title_code != "XHT"
+    _require_stage(unit, campaign.title_code, d.stages[0], actor, "create")
+    chain_level = chain_for(campaign.title_code, campaign.province_id, clock.today()).stages[d.stages[0]].level
+    if unit.level != chain_level:
+        raise GuardRefused("wrong_unit_level", unit=unit.name, level=chain_level)
+    rubric = spec(campaign.rubric_id)
+    if person:
+        full_name = nfc(full_name)
+        if not full_name:
+            raise GuardRefused("invalid_field", field="full_name", detail="trống / empty")
+        citizen_id = (citizen_id or "").strip()
+        if not CITIZEN_ID.match(citizen_id):
+            raise GuardRefused("invalid_field", field="citizen_id", detail="12 chữ số / 12 digits")
+        if not isinstance(date_of_birth, date) or not date(1900, 1, 1) <= date_of_birth <= clock.today():
+            raise GuardRefused("invalid_field", field="date_of_birth", detail=str(date_of_birth))
+        if rubric.frameworks and subject_group not in rubric.frameworks:
+            raise GuardRefused("invalid_field", field="subject_group", detail=str(subject_group))
+        key, duplicate = citizen_id, GuardRefused("duplicate_subject", citizen_id=citizen_id)
+    else:
+        if target_level not in {lv for c in rubric.criteria for lv in c.levels}:
+            raise GuardRefused("invalid_field", field="target_level", detail=str(target_level))
+        key, duplicate = f"unit:{unit.id}", GuardRefused("duplicate_commune")
+    live = select(Application.id).where(Application.campaign_id == campaign.id, Application.subject_key == key,
+                                        Application.state != "withdrawn")
+    if db.session.scalar(select(exists(live))):
+        raise duplicate
+    app = Application(
+        campaign=campaign, rubric_id=campaign.rubric_id, unit=unit, state=d.stages[0], subject_key=key,
+        full_name=full_name if person else unit.name, full_name_folded=fold(full_name if person else unit.name),
+        date_of_birth=date_of_birth, citizen_id=citizen_id if person else None, subject_group=subject_group,
+        residence_unit=residence_unit, target_level=target_level, created_by_id=actor.id,
+        created_at=clock.now(), state_changed_at=clock.now())
+    try:
+        with db.session.begin_nested():
+            db.session.add(app)
+            db.session.flush()
+    except IntegrityError as exc:  # the partial unique index: a concurrent twin won the race
+        raise duplicate from exc
+    _audit(app, actor, "create", {"subject_key": key, "unit_id": unit.id})
+    return app
+
+
+def set_scores(app: Application, actor, values: dict[str, int], *, reason: str | None = None,
+               version: int | None = None) -> Application:
+    """Record scores per criterion. At the scoring stage the applicant side scores; at appraisal and approval the
+    acting appraiser may adjust, with a reason. Bounds come from the pinned rubric version."""
+    actor = _actor(actor)
+    _check_version(app, version)
+    title = app.campaign.title_code
+    if app.state in ADJUST_STATES and not (reason or "").strip():
+        raise GuardRefused("reason_required")
+    if app.state not in SCORE_STATES + ADJUST_STATES:
+        if not actor.covers(app.unit.path):
+            raise NotFound("not_found")
+        raise InvalidAction("invalid_action", action="score", state=app.state)
+    _require_stage(app.unit, title, app.state, actor, "score")
+    rubric = spec(app.rubric_id)
+    for code, value in values.items():
+        rubric.check_value(code, value)
+    existing = {s.criterion_code: s for s in app.scores}
+    changes, now = {}, clock.now()
+    for code, value in values.items():
+        old = existing.get(code)
+        if old is None:
+            db.session.add(Score(application=app, criterion_code=code, value=value, scored_by_id=actor.id,
+                                 scored_at=now, reason=reason))
+            changes[code] = [None, value]
+        elif old.value != value:
+            changes[code] = [old.value, value]
+            old.value, old.scored_by_id, old.scored_at, old.reason = value, actor.id, now, reason
+    current = {s.criterion_code: s.value for s in app.scores} | values
+    app.score_total, app.score_min, app.scored_count = rubric.summarise(current, app.target_level)
+    _touch(app)
+    _flush_versioned(app)
+    _audit(app, actor, "score", {"changes": changes, "total": app.score_total}, reason)
+    return app
+
+
+def _touch(app: Application) -> None:
+    """Force an UPDATE of the application row so version_id_col bumps the version even if no column changed."""
+    from sqlalchemy.orm.attributes import flag_modified
+
+    flag_modified(app, "target_level")
+
+
+def add_evidence(app: Application, actor, *, criterion_code: str, original_name: str, size: int, sha256: str,
+                 media_type: str, version: int | None = None) -> Evidence:
+    """Record a stored evidence file against one criterion (the web layer stores the bytes under sha256)."""
+    actor = _actor(actor)
+    _check_version(app, version)
+    if app.state not in EVIDENCE_STATES:
+        if not actor.covers(app.unit.path):
+            raise NotFound("not_found")
+        raise InvalidAction("invalid_action", action="evidence", state=app.state)
+    _require_stage(app.unit, app.campaign.title_code, definition(app.campaign.title_code).stages[0], actor,
+                   "evidence")
+    spec(app.rubric_id).criterion(criterion_code)
+    item = Evidence(application=app, criterion_code=criterion_code, original_name=nfc(original_name), size=size,
+                    sha256=sha256, media_type=media_type, uploaded_by_id=actor.id, uploaded_at=clock.now())
+    db.session.add(item)
+    _touch(app)
+    _flush_versioned(app)
+    _audit(app, actor, "evidence", {"criterion": criterion_code, "name": item.original_name, "sha256": sha256})
+    return item
+
+
+def get_visible(application_id: int, actor) -> Application:
+    """Load an application the actor may see; NotFound otherwise (never reveal that it exists)."""
+    actor = _actor(actor)
+    app = db.session.get(Application, application_id)
+    if app is None or not actor.covers(app.unit.path):
+        raise NotFound("not_found")
+    return app

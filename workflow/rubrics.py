@@ -1,0 +1,115 @@
+"""Rubrics: the data files in workflow/data turned into immutable specs, and the one place the pass rule is judged.
+
+Points rubrics (CDHT, later DVHT) and met/not-met rubrics (XHT) share one shape: criteria with a maximum
+(1 for met/not-met), applying to some levels; an application's score summary (total, lowest, count) decides."""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from .db import db
+from .errors import GuardRefused
+
+
+@dataclass(frozen=True, slots=True)
+class Criterion:
+    code: str
+    group: str
+    max: int
+    levels: tuple[int, ...]
+    evidence_required: bool
+    name_vi: str
+    name_en: str
+
+
+@dataclass(frozen=True, slots=True)
+class RubricSpec:
+    id: int
+    title: str
+    version: str
+    kind: str  # "points" | "met"
+    criteria: tuple[Criterion, ...]
+    pass_rule: dict[str, Any]
+    frameworks: tuple[str, ...]
+
+    def criteria_for(self, level: int = 1) -> tuple[Criterion, ...]:
+        return tuple(c for c in self.criteria if level in c.levels)
+
+    def criterion(self, code: str) -> Criterion:
+        for c in self.criteria:
+            if c.code == code:
+                return c
+        raise GuardRefused("unknown_criterion", criterion=code)
+
+    def check_value(self, code: str, value: int) -> Criterion:
+        """Refuse a score outside the criterion's bounds (0..max; 0/1 for met/not-met)."""
+        crit = self.criterion(code)
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= crit.max:
+            raise GuardRefused("score_out_of_range", criterion=code, value=value, max=crit.max)
+        return crit
+
+    def summarise(self, values: dict[str, int], level: int = 1) -> tuple[int, int | None, int]:
+        """(total, lowest, count) over the criteria that apply at this level: what applications store."""
+        applicable = [values[c.code] for c in self.criteria_for(level) if c.code in values]
+        return sum(applicable), (min(applicable) if applicable else None), len(applicable)
+
+    def judge(self, total: int, lowest: int | None, count: int, *, level: int = 1,
+              disadvantaged: bool = False) -> None:
+        """Raise the first reason the summary fails the pass rule; return quietly when it passes."""
+        required = len(self.criteria_for(level))
+        if count < required:
+            raise GuardRefused("scores_incomplete", scored=count, required=required)
+        rule = self.pass_rule
+        if self.kind == "met":
+            if lowest is None or lowest < 1:
+                raise GuardRefused("not_all_met", level=level)
+            return
+        mark = rule["min_total_disadvantaged"] if disadvantaged else rule["min_total"]
+        if total < mark:
+            raise GuardRefused("total_below_pass", total=total, required=mark)
+        if lowest is not None and lowest < rule["min_each"]:
+            raise GuardRefused("indicator_below_min", min_each=rule["min_each"], lowest=lowest)
+
+    def passes(self, total: int, lowest: int | None, count: int, *, level: int = 1,
+               disadvantaged: bool = False) -> bool:
+        try:
+            self.judge(total, lowest, count, level=level, disadvantaged=disadvantaged)
+        except GuardRefused:
+            return False
+        return True
+
+
+def parse(definition: dict[str, Any], rubric_id: int = 0) -> RubricSpec:
+    levels_default = tuple(lv["level"] for lv in definition.get("levels", [{"level": 1}]))
+    max_default = 1 if definition["kind"] == "met" else None
+    criteria = tuple(
+        Criterion(
+            code=c["code"], group=g["code"], max=int(c.get("max", max_default)),
+            levels=tuple(c.get("levels", levels_default)), evidence_required=bool(c.get("evidence_required")),
+            name_vi=c["name"]["vi"], name_en=c["name"]["en"],
+        )
+        for g in definition["groups"] for c in g["criteria"]
+    )
+    return RubricSpec(
+        id=rubric_id, title=definition["title"], version=definition["version"], kind=definition["kind"],
+        criteria=criteria, pass_rule=definition["pass_rule"],
+        frameworks=tuple(f["code"] for f in definition.get("frameworks", [])),
+    )
+
+
+def content_hash(definition: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(definition, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+@cache
+def spec(rubric_id: int) -> RubricSpec:
+    """Rubric versions never change once loaded (invariant 6), so caching by id is safe for the process."""
+    from .models import Rubric
+
+    row = db.session.get(Rubric, rubric_id)
+    if row is None:
+        raise LookupError(f"rubric {rubric_id} not found")
+    return parse(row.definition, row.id)

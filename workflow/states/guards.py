@@ -1,0 +1,16 @@
+"""Guards shared by stages. Each raises GuardRefused with its reason instead of returning False, so the refusal
+says why (transitions would otherwise only report False)."""
+from ..errors import GuardRefused
+from . import Subject
+
+
+def evidence_complete(s: Subject) -> None:
+    have = s.evidence_codes or set()
+    missing = [c.code for c in s.rubric.criteria_for(s.target_level) if c.evidence_required and c.code not in have]
+    if missing:
+        raise GuardRefused("evidence_missing", criteria=", ".join(missing))
+
+
+def passes_rubric(s: Subject) -> None:
+    s.rubric.judge(s.score_total, s.score_min, s.scored_count, level=s.target_level,
+                   disadvantaged=s.disadvantaged)

@@ -1,0 +1,12 @@
+"""The closed vocabularies the database CHECKs and the engine share (one place for each list)."""
+
+LEVELS = ("province", "district", "commune", "branch")
+AREA_CLASSES = ("ordinary", "disadvantaged")
+ROLES = ("branch_officer", "commune_appraiser", "district_approver", "provincial_approver", "auditor", "admin")
+# Workflow states across all title definitions; a definition uses a subset (workflow/definitions.py).
+STATES = (
+    "evidence_collection", "branch_scoring", "self_assessment", "commune_appraisal", "upper_appraisal",
+    "final_approval", "recognised", "rejected", "withdrawn", "revoked",
+)
+CLOSED_STATES = ("recognised", "rejected", "withdrawn", "revoked")
+ACTIONS = ("submit", "approve", "return", "reject", "withdraw", "revoke")
