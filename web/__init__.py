@@ -33,10 +33,12 @@ def create_app(overrides: dict | None = None) -> Flask:
         if db.engine.dialect.name == "sqlite":
             event.listen(db.engine, "connect", _sqlite_pragmas)
 
+    import notifications
     from workflow import cli as workflow_cli
 
     from . import health
 
     app.register_blueprint(health.bp)
     workflow_cli.register(app)
+    notifications.init_app(app)
     return app

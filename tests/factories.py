@@ -1,0 +1,132 @@
+"""Test data as factories: a province with its units, one user per role per unit, campaigns, and helpers that
+move an application to a given stage through the engine (never by writing the state directly)."""
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from datetime import date
+
+from workflow import clock, engine, operations
+from workflow.db import db
+from workflow.loader import add_unit, load_reference_data
+from workflow.models import Application, Campaign, RoleGrant, Unit, User
+from workflow.passwords import hash_password
+from workflow.rubrics import spec
+
+_ids = itertools.count(1)
+PASSWORD = "secret-pw"
+
+
+def make_user(role: str, unit: Unit, username: str | None = None) -> User:
+    user = User(username=username or f"{role}-{unit.code}-{next(_ids)}", full_name=f"{role} {unit.name}",
+                password_hash=hash_password(PASSWORD), email=f"u{next(_ids)}@example.test")
+    db.session.add(user)
+    db.session.add(RoleGrant(user=user, role=role, unit=unit))
+    db.session.flush()
+    return user
+
+
+@dataclass
+class World:
+    province: Unit
+    district: Unit | None
+    communes: list[Unit]
+    branches: dict[int, list[Unit]]
+    officers: dict[int, User]  # by branch id
+    appraisers: dict[int, User]  # by commune id
+    approver: User  # district approver (three tiers) or provincial approver (two tiers)
+    auditor: User
+    admin: User
+    cdht: Campaign
+    xht: Campaign
+    other_approver: User | None = None
+    _cids: itertools.count = field(default_factory=lambda: itertools.count(100000000001))
+
+    def branch(self, commune: int = 0, n: int = 0) -> Unit:
+        return self.branches[self.communes[commune].id][n]
+
+    def officer(self, commune: int = 0, n: int = 0) -> User:
+        return self.officers[self.branch(commune, n).id]
+
+    def appraiser(self, commune: int = 0) -> User:
+        return self.appraisers[self.communes[commune].id]
+
+    def new_cdht(self, commune: int = 0, n: int = 0, **kw) -> Application:
+        values = dict(full_name="Nguyễn Văn An", date_of_birth=date(1980, 5, 17),
+                      citizen_id=str(next(self._cids)), subject_group="1")
+        values.update(kw)
+        return operations.create_application(self.cdht, self.branch(commune, n), self.officer(commune, n), **values)
+
+    def new_xht(self, commune: int = 0, level: int = 1) -> Application:
+        return operations.create_application(self.xht, self.communes[commune], self.appraiser(commune),
+                                             target_level=level)
+
+
+def build_world(tiers: int = 2) -> World:
+    rubrics = load_reference_data()
+    province = add_unit(f"P{tiers}", "Tỉnh Thử Nghiệm", "province")
+    district = add_unit(f"D{tiers}", "Huyện Thử Nghiệm", "district", province) if tiers == 3 else None
+    parent = district or province
+    communes = [add_unit(f"C{tiers}{i}", name, "commune", parent, area_class=area)
+                for i, (name, area) in enumerate([("Xã Đông Phong", "ordinary"), ("Xã Yên Lư", "disadvantaged")])]
+    branches, officers, appraisers = {}, {}, {}
+    for c in communes:
+        appraisers[c.id] = make_user("commune_appraiser", c)
+        branches[c.id] = [add_unit(f"{c.code}B{j}", f"Chi hội thôn {j}", "branch", c) for j in (1, 2)]
+        for b in branches[c.id]:
+            officers[b.id] = make_user("branch_officer", b)
+    approver = make_user("district_approver" if district else "provincial_approver", parent)
+    year = clock.today().year
+    cdht = Campaign(title_code="CDHT", year=year, province=province, rubric_id=rubrics["CDHT"].id, name="CDHT",
+                    opens_on=date(year, 1, 1), submit_deadline=date(year, 11, 30), decision_deadline=date(year, 12, 15))
+    xht = Campaign(title_code="XHT", year=year, province=province, rubric_id=rubrics["XHT"].id, name="XHT",
+                   opens_on=date(year, 1, 1), submit_deadline=date(year, 11, 30), decision_deadline=date(year, 12, 15))
+    db.session.add_all([cdht, xht])
+    w = World(province, district, communes, branches, officers, appraisers, approver,
+              make_user("auditor", province), make_user("admin", province), cdht, xht)
+    db.session.commit()
+    return w
+
+
+def add_all_evidence(app: Application, actor: User) -> None:
+    for crit in spec(app.rubric_id).criteria_for(app.target_level):
+        operations.add_evidence(app, actor, criterion_code=crit.code, original_name=f"minh chứng {crit.code}.pdf",
+                                size=100, sha256="0" * 64, media_type="application/pdf")
+
+
+def score_all(app: Application, actor: User, value: int | dict[str, int] = 9) -> None:
+    codes = [c.code for c in spec(app.rubric_id).criteria_for(app.target_level)]
+    values = value if isinstance(value, dict) else dict.fromkeys(codes, value)
+    operations.set_scores(app, actor, values)
+
+
+def to_scoring(app: Application, side: User) -> Application:
+    add_all_evidence(app, side)
+    engine.fire(app, "submit", side)
+    return app
+
+
+def to_appraisal(app: Application, side: User, value: int | dict[str, int] = 9) -> Application:
+    """Evidence for every criterion, scored, submitted to the appraisal stage."""
+    to_scoring(app, side)
+    score_all(app, side, 1 if app.campaign.title_code == "XHT" and value == 9 else value)
+    engine.fire(app, "submit", side)
+    return app
+
+
+def cdht_at(world: World, state: str, commune: int = 0, **kw) -> Application:
+    """A committed CDHT application brought to `state` through the engine."""
+    app = world.new_cdht(commune, **kw)
+    officer = world.officer(commune)
+    if state != "evidence_collection":
+        to_scoring(app, officer)
+    if state not in ("evidence_collection", "branch_scoring"):
+        score_all(app, officer)
+        engine.fire(app, "submit", officer)
+    if state in ("final_approval", "recognised"):
+        engine.fire(app, "approve", world.appraiser(commune))
+    if state == "recognised":
+        engine.fire(app, "approve", world.approver)
+    db.session.commit()
+    assert app.state == state
+    return app
