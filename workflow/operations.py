@@ -31,9 +31,12 @@ def _actor(actor) -> Actor:
     return actor if isinstance(actor, Actor) else actor_of(actor)
 
 
-def _require_stage(application_unit: Unit, title: str, stage: str, actor: Actor, action: str) -> None:
+def _require_stage(application_unit: Unit, title: str, stage: str, actor: Actor, action: str,
+                   hidden: bool = True) -> None:
+    """`hidden`: outside one's scope an existing application is reported as not found (never leak it); a unit
+    named by the caller (creation) is not secret, so that refusal says so."""
     if not actor.covers(application_unit.path):
-        raise NotFound("not_found")
+        raise NotFound("not_found") if hidden else NotAuthorized("outside_scope")
     province_id = int(application_unit.path.split("/", 2)[1])
     chain_stage = chain_for(title, province_id, clock.today()).stages.get(stage)
     if chain_stage is None or not actor.acts_at(chain_stage, application_unit.path):
@@ -72,7 +75,7 @@ def create_application(campaign: Campaign, unit: Unit, actor, *, full_name: str 
     actor = _actor(actor)
     d = definition(campaign.title_code)
     person = campaign.title_code != "XHT"
-    _require_stage(unit, campaign.title_code, d.stages[0], actor, "create")
+    _require_stage(unit, campaign.title_code, d.stages[0], actor, "create", hidden=False)
     chain_level = chain_for(campaign.title_code, campaign.province_id, clock.today()).stages[d.stages[0]].level
     if unit.level != chain_level:
         raise GuardRefused("wrong_unit_level", unit=unit.name, level=chain_level)
