@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from . import audit, clock, engine, operations
 from .db import db
-from .loader import add_unit, load_communes_csv, load_reference_data
+from .loader import add_unit, load_communes_csv, load_reference_data, set_area_class
 from .models import Campaign, RoleGrant, Unit, User
 from .passwords import hash_password
 from .rubrics import spec
@@ -63,7 +63,7 @@ def seed(password: str, upload_dir: str, csv_path: Path = SHARED_DATA) -> dict[s
         communes = load_communes_csv(csv_path, province, limit=3)
     else:
         communes = [add_unit(code, name, "commune", province) for code, name in FALLBACK_COMMUNES]
-    communes[2].area_class = "disadvantaged"
+    set_area_class(communes[2], "disadvantaged")
     for c, pop in zip(communes, (48_000, 36_500, 15_200), strict=True):
         c.population = pop  # demo figures: the resolution publishes none
     pw = hash_password(password)

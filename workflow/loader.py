@@ -10,7 +10,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from . import chains, rubrics
 from .db import db
@@ -76,13 +76,23 @@ def load_reference_data() -> dict[str, Rubric]:
 
 
 def add_unit(code: str, name: str, level: str, parent: Unit | None = None, *, population: int | None = None,
-             area_class: str = "ordinary") -> Unit:
+             area_class: str | None = None) -> Unit:
+    """A unit under `parent`; it inherits the parent's area class unless told otherwise (a branch of a
+    disadvantaged commune is judged by the lower pass mark)."""
+    area_class = area_class or (parent.area_class if parent else "ordinary")
     unit = Unit(code=code, name=nfc(name), name_folded=fold(name), level=level, parent=parent,
                 population=population, area_class=area_class)
     db.session.add(unit)
     db.session.flush()
     unit.path = f"{parent.path if parent else '/'}{unit.id}/"
     return unit
+
+
+def set_area_class(unit: Unit, area_class: str) -> int:
+    """Reclassify a unit and its whole subtree (the pass rule reads the class of the application's own unit)."""
+    result = db.session.execute(update(Unit).where(Unit.path.startswith(unit.path)).values(area_class=area_class)
+                                .execution_options(synchronize_session="fetch"))
+    return result.rowcount
 
 
 def load_communes_csv(path: Path, province: Unit, limit: int | None = None) -> list[Unit]:
