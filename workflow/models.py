@@ -348,6 +348,9 @@ class OutboxMessage(db.Model):
     handed_at: Mapped[datetime | None] = mapped_column(TZDateTime)
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     last_error: Mapped[str | None] = mapped_column(Text)
+    # Set by the delivery job once every notice owed for the row exists (notifications/); the abandoned-job sweep
+    # re-hands rows handed long ago and still undelivered.
+    delivered_at: Mapped[datetime | None] = mapped_column(TZDateTime)
 
 
 class Notification(db.Model):
@@ -371,3 +374,47 @@ class Notification(db.Model):
     created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
     delivered_at: Mapped[datetime | None] = mapped_column(TZDateTime)
     read_at: Mapped[datetime | None] = mapped_column(TZDateTime)
+    # E-mail only: a short lease taken just before the SMTP conversation, so two jobs for the same message never
+    # send it at once; a sender killed mid-conversation loses the lease when it expires.
+    attempted_at: Mapped[datetime | None] = mapped_column(TZDateTime)
+
+
+# Notifications (issue 4): the abandoned-job sweep reads handed but undelivered outbox rows through this index.
+Index("ix_outbox_messages_undelivered", OutboxMessage.handed_at,
+      postgresql_where=text("delivered_at IS NULL AND handed_at IS NOT NULL"),
+      sqlite_where=text("delivered_at IS NULL AND handed_at IS NOT NULL"))
+
+
+class Digest(db.Model):
+    """One reminder digest per person per day: the unique key keeps a second run of the daily job from flooding."""
+
+    __tablename__ = "digests"
+    __table_args__ = (UniqueConstraint("user_id", "day", name="uq_digests_user_day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    day: Mapped[date] = mapped_column(Date)
+    outbox_id: Mapped[int] = mapped_column(ForeignKey("outbox_messages.id"))
+    created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+
+
+class StageAlert(db.Model):
+    """A reminder (to the people acting at the stage) or an escalation (to the level above) owed for one stay of an
+    application at one stage; unique per stay and person, gathered into that person's next daily digest."""
+
+    __tablename__ = "stage_alerts"
+    __table_args__ = (
+        UniqueConstraint("application_id", "user_id", "kind", "stage_since", name="uq_stage_alerts_stay"),
+        CheckConstraint("kind IN ('reminder', 'escalation')", name="kind"),
+        Index("ix_stage_alerts_pending", "user_id", postgresql_where=text("digest_id IS NULL"),
+              sqlite_where=text("digest_id IS NULL")),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(32))
+    stage_since: Mapped[datetime] = mapped_column(TZDateTime)
+    created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+    digest_id: Mapped[int | None] = mapped_column(ForeignKey("digests.id"))
