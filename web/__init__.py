@@ -39,6 +39,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from . import health
 
     app.register_blueprint(health.bp)
+    from .api import bp as api_bp; app.register_blueprint(api_bp)  # noqa: E702, I001  (JSON API)
     workflow_cli.register(app)
     notifications.init_app(app)
     return app

@@ -1,0 +1,67 @@
+"""The JSON API under /api/v1: the contract other systems use. Every change goes through the engine's entry points
+(workflow.engine / workflow.operations) and every read through workflow.queries, so the API enforces exactly the
+rules the pages do. One commit per request that changed something; any refusal rolls back.
+
+Register with `app.register_blueprint(bp)`; the OpenAPI document is served at /api/v1/openapi.json."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from flask import Blueprint, Response, current_app, request
+from werkzeug.exceptions import MethodNotAllowed, NotFound
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+PREFIX = "/api/v1"
+
+
+def public(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark a view that needs no bearer token (token exchange, the OpenAPI document)."""
+    view.api_public = True  # type: ignore[attr-defined]
+    return view
+
+
+@bp.before_request
+def _require_token() -> None:
+    view = current_app.view_functions.get(request.endpoint or "")
+    if view is not None and getattr(view, "api_public", False):
+        return
+    auth.authenticate()
+
+
+@bp.after_request
+def _headers(resp: Response) -> Response:
+    resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+    resp.headers.setdefault("Cache-Control", "no-store")
+    resp.vary.add("Accept-Language")
+    return resp
+
+
+def _unmatched_as_json() -> Response | None:
+    """Unknown addresses and methods under /api/v1 never reach a blueprint (routing failed first), so the
+    blueprint's error handlers cannot answer them; this app-wide hook does, before the view would run, without
+    touching the pages' own 404/405 handlers."""
+    exc = request.routing_exception
+    under_api = request.path == PREFIX or request.path.startswith(PREFIX + "/")
+    if under_api and isinstance(exc, NotFound | MethodNotAllowed):
+        return _headers(errors.http_error(exc))
+    return None
+
+
+bp.before_app_request(_unmatched_as_json)
+
+
+@bp.record_once
+def _exempt_from_csrf(state) -> None:
+    """Bearer tokens, not cookies, authenticate the API, so CSRF does not apply; exempt it when Flask-WTF is set up
+    before registration (the pages exempt the blueprint named "api" otherwise)."""
+    csrf = state.app.extensions.get("csrf")
+    if csrf is not None and hasattr(csrf, "exempt"):
+        csrf.exempt(bp)
+
+
+from . import applications, audit, auth, campaigns, errors, inbox, openapi  # noqa: E402  (routes register on import)
+
+errors.register(bp)
+
+__all__ = ["bp", "public", "applications", "audit", "auth", "campaigns", "inbox", "openapi"]

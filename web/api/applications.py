@@ -1,0 +1,280 @@
+"""Applications (hồ sơ): list, read, create, score, evidence, actions, batches and history.
+
+Reads go through workflow.queries / operations.get_visible (an application outside one's units is "not found",
+never "forbidden", so its existence does not leak); writes through workflow.engine / workflow.operations, which
+judge scope, role, state and guards. The API validates only the shape of the input, then commits once."""
+from __future__ import annotations
+
+import os
+import re
+from typing import Any
+
+from flask import current_app, request, send_file, url_for
+from sqlalchemy import select
+
+from web import uploads
+from workflow import clock, engine, operations, queries
+from workflow.db import db
+from workflow.models import Application, Evidence, TitleType, Unit
+from workflow.rubrics import spec
+from workflow.vocabulary import ACTIONS, STATES
+
+from . import bp
+from .auth import current_actor
+from .campaigns import visible_campaign
+from .errors import ApiError, FieldErrors
+from .util import commit, date_field, int_field, iso, json_body, paged, query_int, string_field
+
+CITIZEN_ID = re.compile(r"^\d{12}$")
+MAX_BATCH = 5000
+MAX_REASON = 2000
+DEFAULT_UPLOAD_LIMIT = 10 * 1024 * 1024
+
+
+# ---------------------------------------------------------------- serialisation
+
+def _unit(unit: Unit | None) -> dict[str, Any] | None:
+    if unit is None:
+        return None
+    return {"id": unit.id, "code": unit.code, "name": unit.name, "level": unit.level}
+
+
+def summary(app: Application) -> dict[str, Any]:
+    """What a list shows: enough to pick a file and act on it (version for optimistic locking)."""
+    return {"id": app.id, "campaign_id": app.campaign_id, "title": app.campaign.title_code, "unit": _unit(app.unit),
+            "state": app.state, "version": app.version, "full_name": app.full_name, "citizen_id": app.citizen_id,
+            "score_total": app.score_total, "state_changed_at": iso(app.state_changed_at)}
+
+
+def evidence_dict(item: Evidence) -> dict[str, Any]:
+    return {"id": item.id, "criterion": item.criterion_code, "original_name": item.original_name, "size": item.size,
+            "media_type": item.media_type, "sha256": item.sha256, "uploaded_at": iso(item.uploaded_at),
+            "download_url": url_for("api.download_evidence", app_id=item.application_id, evidence_id=item.id)}
+
+
+def detail(app: Application) -> dict[str, Any]:
+    """The full file as the caller may see it, with what the caller may do now (`allowed_actions`)."""
+    rubric = spec(app.rubric_id)
+    campaign = app.campaign
+    return {
+        "id": app.id,
+        "campaign": {"id": campaign.id, "title": campaign.title_code, "year": campaign.year, "name": campaign.name},
+        "rubric": {"id": rubric.id, "version": rubric.version, "kind": rubric.kind},
+        "unit": _unit(app.unit), "state": app.state, "version": app.version,
+        "full_name": app.full_name, "date_of_birth": iso(app.date_of_birth), "citizen_id": app.citizen_id,
+        "subject_group": app.subject_group, "residence_unit": _unit(app.residence_unit),
+        "target_level": app.target_level,
+        "score": {"total": app.score_total, "lowest": app.score_min, "scored": app.scored_count,
+                  "required": len(rubric.criteria_for(app.target_level)),
+                  "passes": rubric.passes(app.score_total, app.score_min, app.scored_count, level=app.target_level,
+                                          disadvantaged=app.unit.area_class == "disadvantaged")},
+        "scores": [{"criterion": s.criterion_code, "value": s.value, "reason": s.reason,
+                    "scored_by_id": s.scored_by_id, "scored_at": iso(s.scored_at)} for s in app.scores],
+        "evidence": [evidence_dict(e) for e in app.evidence],
+        "closed_reason": app.closed_reason, "recognised_at": iso(app.recognised_at),
+        "created_at": iso(app.created_at), "state_changed_at": iso(app.state_changed_at),
+        "allowed_actions": engine.allowed_actions(app, current_actor()),
+    }
+
+
+# ---------------------------------------------------------------- reads
+
+@bp.get("/applications")
+def list_applications():
+    """Applications within the caller's units, newest first; filters state, unit (with its subtree), campaign, q."""
+    errors = FieldErrors()
+    state = request.args.get("state") or None
+    if state is not None and state not in STATES:
+        errors.add("state", "choice", choices=", ".join(STATES))
+    unit_id = query_int("unit", errors)
+    campaign_id = query_int("campaign", errors)
+    q = request.args.get("q") or None
+    if q is not None and len(q) > 100:
+        errors.add("q", "too_long", max=100)
+    stmt = queries.applications(current_actor(), state=state, unit_id=unit_id, campaign_id=campaign_id, q=q)
+    return paged(stmt, summary, errors)
+
+
+@bp.get("/applications/<int:app_id>")
+def get_application(app_id: int):
+    return detail(operations.get_visible(app_id, current_actor()))
+
+
+@bp.get("/applications/<int:app_id>/history")
+def application_history(app_id: int):
+    """The audit events of one file, oldest first: who did what, when, from which state to which, and why."""
+    operations.get_visible(app_id, current_actor())
+    events = db.session.scalars(queries.history(app_id)).all()
+    return {"items": [{"id": e.id, "action": e.action, "from": e.from_state, "to": e.to_state,
+                       "actor_id": e.actor_id, "actor": e.actor_name, "reason": e.reason, "payload": e.payload,
+                       "created_at": iso(e.created_at)} for e in events]}
+
+
+# ---------------------------------------------------------------- create
+
+@bp.post("/applications")
+def create_application():
+    """Open a nomination at the first stage of a campaign's workflow (CDHT: a person; XHT: a commune)."""
+    body = json_body()
+    errors = FieldErrors()
+    actor = current_actor()
+    campaign_id = int_field(body, "campaign", errors)
+    unit_id = int_field(body, "unit", errors)
+    residence_id = int_field(body, "residence_unit", errors, required=False)
+    target_level = int_field(body, "target_level", errors, required=False) or 1
+    campaign = visible_campaign(campaign_id, actor) if campaign_id else None
+    if campaign_id and campaign is None:
+        errors.add("campaign", "unknown_campaign")
+    unit = db.session.get(Unit, unit_id) if unit_id else None
+    if unit_id and unit is None:
+        errors.add("unit", "unknown_unit")
+    if unit is not None and campaign is not None and not unit.path.startswith(f"/{campaign.province_id}/"):
+        errors.add("unit", "unit_outside_campaign")
+    residence = db.session.get(Unit, residence_id) if residence_id else None
+    if residence_id and residence is None:
+        errors.add("residence_unit", "unknown_unit")
+    person = campaign is None or db.session.get(TitleType, campaign.title_code).subject_kind == "person"
+    full_name = string_field(body, "full_name", errors, required=person)
+    citizen_id = string_field(body, "citizen_id", errors, required=person, max_len=12)
+    if citizen_id is not None and not CITIZEN_ID.match(citizen_id):
+        errors.add("citizen_id", "citizen_id")
+    date_of_birth = date_field(body, "date_of_birth", errors, required=person)
+    if date_of_birth is not None and not (date_of_birth.year >= 1900 and date_of_birth <= clock.today()):
+        errors.add("date_of_birth", "date_range")
+    subject_group = string_field(body, "subject_group", errors, required=False, max_len=16)
+    errors.raise_if_any()
+    if campaign is None or unit is None:  # both required: errors above already said so
+        raise ApiError(422, "invalid_input", fields={})
+    app = operations.create_application(
+        campaign, unit, actor, full_name=full_name if person else None, date_of_birth=date_of_birth,
+        citizen_id=citizen_id, subject_group=subject_group, residence_unit=residence, target_level=target_level)
+    commit()
+    app = operations.get_visible(app.id, actor)
+    return detail(app), 201, {"Location": url_for("api.get_application", app_id=app.id)}
+
+
+# ---------------------------------------------------------------- scores
+
+@bp.put("/applications/<int:app_id>/scores")
+def put_scores(app_id: int):
+    """Record points per criterion: {"scores": {"1.1": 9, ...}, "reason": "...", "version": n}. Only the codes
+    given change; at appraisal stages an appraiser's adjustment needs a reason."""
+    body = json_body()
+    errors = FieldErrors()
+    values = body.get("scores")
+    if values is None:
+        errors.add("scores", "required")
+    elif not isinstance(values, dict) or not values or not all(isinstance(k, str) for k in values):
+        errors.add("scores", "object")
+    else:
+        for code, value in values.items():
+            if isinstance(value, bool) or not isinstance(value, int):
+                errors.add(f"scores.{code}", "integer")
+    reason = string_field(body, "reason", errors, required=False, max_len=MAX_REASON)
+    version = int_field(body, "version", errors, required=False)
+    actor = current_actor()
+    app = operations.get_visible(app_id, actor)  # not found beats a malformed body: existence never leaks
+    errors.raise_if_any()
+    operations.set_scores(app, actor, values, reason=reason, version=version)
+    commit()
+    return detail(operations.get_visible(app_id, actor))
+
+
+# ---------------------------------------------------------------- evidence
+
+def _upload_dir() -> str:
+    return current_app.config["UPLOAD_DIR"]
+
+
+@bp.post("/applications/<int:app_id>/evidence")
+def upload_evidence(app_id: int):
+    """Multipart: `criterion` (a rubric code), `file`, optional `version`. The type is judged from the content;
+    the bytes are written under their sha256 only after the engine accepted the record."""
+    actor = current_actor()
+    app = operations.get_visible(app_id, actor)
+    errors = FieldErrors()
+    criterion = string_field(request.form, "criterion", errors, max_len=32)  # reading the form may raise 413
+    version = None
+    raw_version = request.form.get("version")
+    if raw_version:
+        version = int(raw_version) if raw_version.isdigit() else None
+        if version is None:
+            errors.add("version", "integer")
+    files = request.files.getlist("file")
+    if len(files) != 1:
+        errors.add("file", "file")
+    errors.raise_if_any()
+    upload = files[0]
+    limit = current_app.config.get("MAX_CONTENT_LENGTH") or DEFAULT_UPLOAD_LIMIT
+    checked = uploads.check(upload.filename, upload.stream.read(limit + 1), limit)
+    item = operations.add_evidence(app, actor, criterion_code=criterion, original_name=checked.original_name,
+                                   size=checked.size, sha256=checked.sha256, media_type=checked.media_type,
+                                   version=version)
+    uploads.store(_upload_dir(), checked)
+    commit()
+    return {"evidence": evidence_dict(item), "application": {"id": app.id, "version": app.version}}, 201
+
+
+@bp.get("/applications/<int:app_id>/evidence/<int:evidence_id>")
+def download_evidence(app_id: int, evidence_id: int):
+    """The stored file as an attachment under its original (Vietnamese) name; never rendered inline."""
+    operations.get_visible(app_id, current_actor())
+    item = db.session.scalar(select(Evidence).where(Evidence.id == evidence_id, Evidence.application_id == app_id))
+    path = uploads.path_of(_upload_dir(), item.sha256) if item is not None else None
+    if path is None or not os.path.isfile(path):
+        raise ApiError(404, "evidence_not_found")
+    resp = send_file(path, mimetype=item.media_type, as_attachment=True, download_name=item.original_name,
+                     max_age=0, conditional=False, etag=False)
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    resp.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    resp.headers["Cache-Control"] = "private, no-store"
+    return resp
+
+
+# ---------------------------------------------------------------- actions
+
+def _action(action: str) -> str:
+    if action not in ACTIONS:
+        raise ApiError(404, "unknown_action", action=action[:40])
+    return action
+
+
+@bp.post("/applications/<int:app_id>/actions/<action>")
+def act(app_id: int, action: str):
+    """One workflow action with the version the caller saw: {"version": n, "reason": "..."}."""
+    action = _action(action)
+    body = json_body()
+    errors = FieldErrors()
+    version = int_field(body, "version", errors)
+    reason = string_field(body, "reason", errors, required=False, max_len=MAX_REASON)
+    actor = current_actor()
+    operations.get_visible(app_id, actor)  # not found beats a malformed body: existence never leaks
+    errors.raise_if_any()
+    outcome = engine.fire(app_id, action, actor, version=version, reason=reason)
+    commit()
+    result = outcome.as_dict()
+    result["event_id"] = outcome.event_id
+    result["allowed_actions"] = engine.allowed_actions(operations.get_visible(app_id, actor), actor)
+    return result
+
+
+@bp.post("/batches/<action>")
+def batch(action: str):
+    """One action over many applications: {"ids": [...], "reason": "..."}; a result per id, in the order given.
+    Items refused (not found, wrong role, guard) are reported and do not stop the others."""
+    action = _action(action)
+    body = json_body()
+    errors = FieldErrors()
+    ids = body.get("ids")
+    if (not isinstance(ids, list) or not 0 < len(ids) <= MAX_BATCH
+            or not all(isinstance(i, int) and not isinstance(i, bool) and i > 0 for i in ids)):
+        errors.add("ids", "list_of_ids", max=MAX_BATCH)
+    reason = string_field(body, "reason", errors, required=False, max_len=MAX_REASON)
+    errors.raise_if_any()
+    outcomes = engine.fire_batch(ids, action, current_actor(), reason=reason)
+    commit()
+    from .errors import locale
+
+    results = [o.as_dict(locale()) for o in outcomes]
+    succeeded = sum(1 for o in outcomes if o.ok)
+    return {"action": action, "succeeded": succeeded, "failed": len(outcomes) - succeeded, "results": results}

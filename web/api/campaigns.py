@@ -1,0 +1,60 @@
+"""Campaigns (đợt đánh giá) and their pinned rubric. A user sees the campaigns of the provinces their grants lie in:
+a campaign is public within its province, and the rubric is what a client needs to build a scoring form."""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from workflow.authz import Actor
+from workflow.db import db
+from workflow.models import Campaign
+from workflow.rubrics import spec
+
+from . import bp
+from .auth import current_actor
+from .errors import ApiError
+from .util import iso
+
+
+def provinces_of(actor: Actor) -> set[int]:
+    """Province ids of the actor's grants (a unit path starts with its province: "/<province>/...")."""
+    return {int(g.unit_path.split("/", 2)[1]) for g in actor.grants}
+
+
+def visible_campaign(campaign_id: int, actor: Actor) -> Campaign | None:
+    campaign = db.session.get(Campaign, campaign_id)
+    if campaign is None or campaign.province_id not in provinces_of(actor):
+        return None
+    return campaign
+
+
+def campaign_dict(c: Campaign) -> dict[str, Any]:
+    return {"id": c.id, "title": c.title_code, "year": c.year, "name": c.name, "province_id": c.province_id,
+            "rubric_id": c.rubric_id, "rubric_version": c.rubric.version, "opens_on": iso(c.opens_on),
+            "submit_deadline": iso(c.submit_deadline), "decision_deadline": iso(c.decision_deadline)}
+
+
+@bp.get("/campaigns")
+def list_campaigns():
+    """Campaigns in the caller's provinces, newest year first."""
+    provinces = provinces_of(current_actor())
+    rows = db.session.scalars(select(Campaign).where(Campaign.province_id.in_(provinces))
+                              .order_by(Campaign.year.desc(), Campaign.id)).all() if provinces else []
+    return {"items": [campaign_dict(c) for c in rows]}
+
+
+@bp.get("/campaigns/<int:campaign_id>/rubric")
+def campaign_rubric(campaign_id: int):
+    """The rubric version the campaign pins: criteria with bounds, the pass rule and the kind."""
+    campaign = visible_campaign(campaign_id, current_actor())
+    if campaign is None:
+        raise ApiError(404, "campaign_not_found")
+    rubric = spec(campaign.rubric_id)
+    return {
+        "campaign_id": campaign.id, "rubric_id": rubric.id, "title": rubric.title, "version": rubric.version,
+        "kind": rubric.kind, "pass_rule": rubric.pass_rule, "frameworks": list(rubric.frameworks),
+        "criteria": [{"code": c.code, "group": c.group, "min": 0, "max": c.max, "levels": list(c.levels),
+                      "evidence_required": c.evidence_required, "name": {"vi": c.name_vi, "en": c.name_en}}
+                     for c in rubric.criteria],
+    }

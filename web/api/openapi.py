@@ -1,0 +1,353 @@
+"""The OpenAPI 3.1 document of /api/v1, written by hand next to the code it describes. A test walks the app's URL map
+and checks that every route and method is documented and every documented path exists, and validates the document.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from workflow.vocabulary import ACTIONS, STATES
+
+from . import bp, public
+
+JSON = "application/json"
+
+
+def ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"anyOf": [schema, {"type": "null"}]}
+
+
+def body(schema: dict[str, Any], description: str = "") -> dict[str, Any]:
+    return {"description": description or "OK", "content": {JSON: {"schema": schema}}}
+
+
+def err(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/responses/{name}"}
+
+
+def op(summary: str, responses: dict[str, Any], *, tag: str, request: dict[str, Any] | None = None,
+       params: list[dict[str, Any]] | None = None, secure: bool = True, description: str = "",
+       op_id: str) -> dict[str, Any]:
+    """One operation; every authenticated one can answer 401, every one 400 (bad query or body) and 500."""
+    out: dict[str, Any] = {"summary": summary, "operationId": op_id, "tags": [tag],
+                           "parameters": [{"$ref": "#/components/parameters/AcceptLanguage"}] + (params or [])}
+    if description:
+        out["description"] = description
+    if request:
+        out["requestBody"] = request
+    all_responses = dict(responses)
+    if secure:
+        all_responses.setdefault("401", err("Unauthorized"))
+    else:
+        out["security"] = []
+    all_responses.setdefault("500", err("ServerError"))
+    out["responses"] = dict(sorted(all_responses.items()))
+    return out
+
+
+def json_request(schema: dict[str, Any], example: dict[str, Any] | None = None) -> dict[str, Any]:
+    media: dict[str, Any] = {"schema": schema}
+    if example is not None:
+        media["example"] = example
+    return {"required": True, "content": {JSON: media}}
+
+
+APP_ID = {"name": "app_id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}
+ACTION = {"name": "action", "in": "path", "required": True, "schema": {"type": "string", "enum": list(ACTIONS)},
+          "description": "A workflow action; any other value answers 404 unknown_action."}
+PAGING = [
+    {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "default": 1}},
+    {"name": "per_page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}},
+]
+
+STR = {"type": "string"}
+INT = {"type": "integer"}
+DATETIME = nullable({"type": "string", "format": "date-time"})
+DATE = nullable({"type": "string", "format": "date"})
+
+SCHEMAS: dict[str, Any] = {
+    "Error": {
+        "type": "object", "required": ["error"],
+        "properties": {"error": {
+            "type": "object", "required": ["code", "message"],
+            "properties": {
+                "code": {**STR, "description": "Machine code, stable across languages (e.g. not_found, conflict, "
+                                               "reason_required, invalid_input, upload_bad_type)."},
+                "message": {**STR, "description": "For a person, in the language asked for by Accept-Language."},
+                "params": {"type": "object", "description": "Values the message was built from (engine errors)."},
+                "fields": {"type": "object", "additionalProperties": STR,
+                           "description": "Per-field messages (422 invalid_input and upload refusals)."},
+            }}},
+    },
+    "TokenRequest": {"type": "object", "required": ["username", "password"],
+                     "properties": {"username": STR, "password": STR}},
+    "Token": {"type": "object", "required": ["token", "token_type", "expires_in"],
+              "properties": {"token": STR, "token_type": {"const": "Bearer"}, "expires_in": INT,
+                             "user": {"type": "object", "properties": {
+                                 "id": INT, "username": STR, "full_name": STR,
+                                 "roles": {"type": "array", "items": {"type": "object", "properties": {
+                                     "role": STR, "unit_id": INT}}}}}}},
+    "Campaign": {"type": "object", "required": ["id", "title", "year", "rubric_id"],
+                 "properties": {"id": INT, "title": STR, "year": INT, "name": STR, "province_id": INT,
+                                "rubric_id": INT, "rubric_version": STR, "opens_on": DATE, "submit_deadline": DATE,
+                                "decision_deadline": DATE}},
+    "CampaignList": {"type": "object", "required": ["items"],
+                     "properties": {"items": {"type": "array", "items": ref("Campaign")}}},
+    "Rubric": {"type": "object", "required": ["rubric_id", "kind", "criteria", "pass_rule"],
+               "properties": {
+                   "campaign_id": INT, "rubric_id": INT, "title": STR, "version": STR,
+                   "kind": {"type": "string", "enum": ["points", "met"]},
+                   "pass_rule": {"type": "object", "description": "points: min_total, min_total_disadvantaged, "
+                                                                  "min_each; met: every indicator met."},
+                   "frameworks": {"type": "array", "items": STR},
+                   "criteria": {"type": "array", "items": {
+                       "type": "object", "required": ["code", "min", "max"],
+                       "properties": {"code": STR, "group": STR, "min": INT, "max": INT,
+                                      "levels": {"type": "array", "items": INT}, "evidence_required": {
+                                          "type": "boolean"},
+                                      "name": {"type": "object", "properties": {"vi": STR, "en": STR}}}}}}},
+    "Unit": nullable({"type": "object", "properties": {"id": INT, "code": STR, "name": STR, "level": STR}}),
+    "ApplicationSummary": {
+        "type": "object", "required": ["id", "campaign_id", "unit", "state", "version"],
+        "properties": {"id": INT, "campaign_id": INT, "title": STR, "unit": ref("Unit"),
+                       "state": {"type": "string", "enum": list(STATES)}, "version": INT,
+                       "full_name": nullable(STR), "citizen_id": nullable(STR), "score_total": INT,
+                       "state_changed_at": DATETIME}},
+    "ApplicationPage": {
+        "type": "object", "required": ["items", "page", "per_page", "total", "pages"],
+        "properties": {"items": {"type": "array", "items": ref("ApplicationSummary")}, "page": INT,
+                       "per_page": INT, "total": INT, "pages": INT}},
+    "Evidence": {"type": "object", "required": ["id", "criterion", "original_name", "size", "media_type"],
+                 "properties": {"id": INT, "criterion": STR, "original_name": STR, "size": INT, "media_type": STR,
+                                "sha256": STR, "uploaded_at": DATETIME, "download_url": STR}},
+    "Application": {
+        "type": "object",
+        "required": ["id", "campaign", "unit", "state", "version", "scores", "allowed_actions"],
+        "properties": {
+            "id": INT,
+            "campaign": {"type": "object", "properties": {"id": INT, "title": STR, "year": INT, "name": STR}},
+            "rubric": {"type": "object", "properties": {"id": INT, "version": STR, "kind": STR}},
+            "unit": ref("Unit"), "state": {"type": "string", "enum": list(STATES)},
+            "version": {**INT, "description": "Send it back with every change (optimistic locking)."},
+            "full_name": nullable(STR), "date_of_birth": DATE, "citizen_id": nullable(STR),
+            "subject_group": nullable(STR), "residence_unit": ref("Unit"), "target_level": INT,
+            "score": {"type": "object", "properties": {"total": INT, "lowest": nullable(INT), "scored": INT,
+                                                       "required": INT, "passes": {"type": "boolean"}}},
+            "scores": {"type": "array", "items": {"type": "object", "properties": {
+                "criterion": STR, "value": INT, "reason": nullable(STR), "scored_by_id": nullable(INT),
+                "scored_at": DATETIME}}},
+            "evidence": {"type": "array", "items": ref("Evidence")},
+            "closed_reason": nullable(STR), "recognised_at": DATETIME, "created_at": DATETIME,
+            "state_changed_at": DATETIME,
+            "allowed_actions": {"type": "array", "items": {"type": "string", "enum": list(ACTIONS)},
+                                "description": "Workflow actions the caller may take now (scope, role, state); "
+                                               "guards needing input are judged when the action is taken."}}},
+    "NewApplication": {
+        "type": "object", "required": ["campaign", "unit"],
+        "properties": {
+            "campaign": {**INT, "description": "A campaign of the caller's province."},
+            "unit": {**INT, "description": "CDHT: the branch; XHT: the commune."},
+            "full_name": {**STR, "maxLength": 200, "description": "Required for CDHT (a person)."},
+            "date_of_birth": {"type": "string", "format": "date", "description": "YYYY-MM-DD; required for CDHT."},
+            "citizen_id": {"type": "string", "pattern": "^[0-9]{12}$", "description": "Required for CDHT."},
+            "subject_group": {**STR, "description": "The rubric framework (CDHT: 1, 2 or 3)."},
+            "residence_unit": nullable(INT), "target_level": {**INT, "minimum": 1, "default": 1}}},
+    "ScoresRequest": {
+        "type": "object", "required": ["scores"],
+        "properties": {
+            "scores": {"type": "object", "minProperties": 1, "additionalProperties": {"type": "integer"},
+                       "description": "Criterion code -> points (0..max; 0/1 for met/not-met). Codes not given "
+                                      "keep their value."},
+            "reason": {**STR, "description": "Required when an appraiser adjusts scores at an appraisal stage."},
+            "version": {**INT, "description": "The version you saw; a stale one answers 409."}}},
+    "EvidenceUpload": {
+        "type": "object", "required": ["criterion", "file"],
+        "properties": {"criterion": STR, "file": {"type": "string", "format": "binary",
+                                                  "description": "PDF, JPEG, PNG, DOCX or XLSX, judged from content."},
+                       "version": INT}},
+    "EvidenceCreated": {"type": "object", "required": ["evidence", "application"],
+                        "properties": {"evidence": ref("Evidence"), "application": {
+                            "type": "object", "properties": {"id": INT, "version": INT}}}},
+    "ActionRequest": {"type": "object", "required": ["version"],
+                      "properties": {"version": INT, "reason": {
+                          **STR, "description": "Required for return (what is missing), reject and revoke."}}},
+    "ActionResult": {"type": "object", "required": ["id", "ok", "state", "version"],
+                     "properties": {"id": INT, "ok": {"const": True}, "from": STR, "state": STR, "version": INT,
+                                    "event_id": INT, "allowed_actions": {"type": "array", "items": STR}}},
+    "BatchRequest": {"type": "object", "required": ["ids"],
+                     "properties": {"ids": {"type": "array", "minItems": 1, "maxItems": 5000,
+                                            "items": {"type": "integer", "minimum": 1}}, "reason": STR}},
+    "BatchResult": {
+        "type": "object", "required": ["action", "succeeded", "failed", "results"],
+        "properties": {"action": STR, "succeeded": INT, "failed": INT, "results": {"type": "array", "items": {
+            "type": "object", "required": ["id", "ok"],
+            "properties": {"id": INT, "ok": {"type": "boolean"}, "from": STR, "state": STR, "version": INT,
+                           "error": nullable({"type": "object", "properties": {
+                               "code": STR, "message": STR, "params": {"type": "object"}}})}}}}},
+    "History": {"type": "object", "required": ["items"], "properties": {"items": {"type": "array", "items": {
+        "type": "object", "properties": {"id": INT, "action": STR, "from": nullable(STR), "to": nullable(STR),
+                                         "actor_id": nullable(INT), "actor": STR, "reason": nullable(STR),
+                                         "payload": {"type": "object"}, "created_at": DATETIME}}}}},
+    "AuditReport": {"type": "object", "required": ["ok", "sealed", "waiting"],
+                    "properties": {"ok": {"type": "boolean"}, "sealed": INT, "waiting": INT,
+                                   "first_bad": nullable(INT), "problem": nullable(STR), "head_seq": INT,
+                                   "head_hash": STR, "details": {"type": "object"}}},
+    "NotificationPage": {
+        "type": "object", "required": ["items", "page", "per_page", "total"],
+        "properties": {"items": {"type": "array", "items": {"type": "object", "properties": {
+            "id": INT, "kind": STR, "application_id": nullable(INT), "subject": STR, "body": STR,
+            "created_at": DATETIME, "read_at": DATETIME}}}, "page": INT, "per_page": INT, "total": INT,
+            "pages": INT}},
+}
+
+
+def _error_response(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {JSON: {"schema": ref("Error")}}}
+
+
+RESPONSES = {
+    "BadRequest": _error_response("Malformed JSON (bad_json) or a body that is not an object (bad_body)."),
+    "Unauthorized": _error_response("Missing, invalid or expired bearer token (unauthorized, invalid_token)."),
+    "Forbidden": _error_response("Inside your units but not your role or stage (wrong_role, outside_scope, "
+                                 "forbidden)."),
+    "NotFound": _error_response("Not found, or outside your units (never revealed as forbidden)."),
+    "Conflict": _error_response("The version you sent is stale: someone changed the application (conflict)."),
+    "TooLarge": _error_response("The request exceeds the upload limit (payload_too_large)."),
+    "Unprocessable": _error_response("Field errors (invalid_input, with `fields`) or a refusal by the engine: a "
+                                     "guard (e.g. evidence_missing, total_below_pass, reason_required, "
+                                     "duplicate_subject) or an action not possible in this state "
+                                     "(invalid_action)."),
+    "TooMany": _error_response("Too many failed logins; see Retry-After."),
+    "ServerError": _error_response("Unexpected error."),
+}
+
+PATHS: dict[str, Any] = {
+    "/api/v1/openapi.json": {"get": op(
+        "This document", {"200": body({"type": "object"}, "OpenAPI 3.1 document")}, tag="meta", secure=False,
+        op_id="getOpenApi")},
+    "/api/v1/tokens": {"post": op(
+        "Exchange username and password for a bearer token",
+        {"200": body(ref("Token")), "400": err("BadRequest"), "401": err("Unauthorized"),
+         "422": err("Unprocessable"), "429": err("TooMany")},
+        tag="auth", secure=False, op_id="createToken",
+        request=json_request(ref("TokenRequest"), {"username": "canbo.chihoi1", "password": "hoctap-demo"}),
+        description="Tokens are signed and expire after `expires_in` seconds; changing the password ends them.")},
+    "/api/v1/campaigns": {"get": op(
+        "Campaigns of the caller's provinces", {"200": body(ref("CampaignList"))}, tag="campaigns",
+        op_id="listCampaigns")},
+    "/api/v1/campaigns/{campaign_id}/rubric": {"get": op(
+        "The rubric pinned by a campaign: criteria codes and bounds, pass rule, kind",
+        {"200": body(ref("Rubric")), "404": err("NotFound")}, tag="campaigns", op_id="getRubric",
+        params=[{"name": "campaign_id", "in": "path", "required": True, "schema": {"type": "integer"}}])},
+    "/api/v1/applications": {
+        "get": op("Applications within the caller's units (paged)",
+                  {"200": body(ref("ApplicationPage")), "422": err("Unprocessable")}, tag="applications",
+                  op_id="listApplications",
+                  params=[{"name": "state", "in": "query", "schema": {"type": "string", "enum": list(STATES)}},
+                          {"name": "unit", "in": "query", "schema": {"type": "integer", "minimum": 1},
+                           "description": "A unit id; its whole subtree is included."},
+                          {"name": "campaign", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+                          {"name": "q", "in": "query", "schema": {"type": "string", "maxLength": 100},
+                           "description": "Name, ignoring diacritics and case; or a citizen ID prefix."},
+                          *PAGING]),
+        "post": op("Create a nomination at the first stage",
+                   {"201": {**body(ref("Application"), "Created"),
+                            "headers": {"Location": {"schema": {"type": "string"}}}},
+                    "400": err("BadRequest"), "403": err("Forbidden"), "422": err("Unprocessable")},
+                   tag="applications", op_id="createApplication",
+                   request=json_request(ref("NewApplication"), {
+                       "campaign": 1, "unit": 5, "full_name": "Nguyễn Thị Hoa", "date_of_birth": "1985-02-14",
+                       "citizen_id": "001185000123", "subject_group": "1"}))},
+    "/api/v1/applications/{app_id}": {"get": op(
+        "One application with its scores, evidence and allowed actions",
+        {"200": body(ref("Application")), "404": err("NotFound")}, tag="applications", op_id="getApplication",
+        params=[APP_ID])},
+    "/api/v1/applications/{app_id}/history": {"get": op(
+        "The audit events of one application, oldest first",
+        {"200": body(ref("History")), "404": err("NotFound")}, tag="applications", op_id="getHistory",
+        params=[APP_ID])},
+    "/api/v1/applications/{app_id}/scores": {"put": op(
+        "Record or adjust points per criterion",
+        {"200": body(ref("Application")), "400": err("BadRequest"), "403": err("Forbidden"),
+         "404": err("NotFound"), "409": err("Conflict"), "422": err("Unprocessable")},
+        tag="applications", op_id="putScores", params=[APP_ID],
+        request=json_request(ref("ScoresRequest"), {"scores": {"1.1": 9, "1.2": 8}, "version": 4}))},
+    "/api/v1/applications/{app_id}/evidence": {"post": op(
+        "Upload one evidence file for a criterion (multipart/form-data)",
+        {"201": body(ref("EvidenceCreated"), "Created"), "403": err("Forbidden"), "404": err("NotFound"),
+         "409": err("Conflict"), "413": err("TooLarge"), "422": err("Unprocessable")},
+        tag="evidence", op_id="uploadEvidence", params=[APP_ID],
+        request={"required": True, "content": {"multipart/form-data": {"schema": ref("EvidenceUpload")}}},
+        description="Refused (422, code upload_*): empty files, names with path parts or control characters, "
+                    "content that is not PDF, JPEG, PNG, DOCX or XLSX. Nothing is stored on refusal.")},
+    "/api/v1/applications/{app_id}/evidence/{evidence_id}": {"get": op(
+        "Download an evidence file (attachment, original name)",
+        {"200": {"description": "The file, as an attachment (Content-Disposition with the original name, "
+                                "RFC 5987), X-Content-Type-Options: nosniff.",
+                 "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}},
+         "404": err("NotFound")},
+        tag="evidence", op_id="downloadEvidence",
+        params=[APP_ID, {"name": "evidence_id", "in": "path", "required": True, "schema": {"type": "integer"}}])},
+    "/api/v1/applications/{app_id}/actions/{action}": {"post": op(
+        "Take a workflow action (submit, approve, return, reject, withdraw, revoke)",
+        {"200": body(ref("ActionResult"), "The action was taken; the new state and version."),
+         "400": err("BadRequest"), "403": err("Forbidden"), "404": err("NotFound"), "409": err("Conflict"),
+         "422": err("Unprocessable")},
+        tag="workflow", op_id="act", params=[APP_ID, ACTION],
+        request=json_request(ref("ActionRequest"), {"version": 5, "reason": "Thiếu minh chứng tiêu chí 2.1"}))},
+    "/api/v1/batches/{action}": {"post": op(
+        "One action over many applications; a result per item",
+        {"200": body(ref("BatchResult")), "400": err("BadRequest"), "404": err("NotFound"),
+         "422": err("Unprocessable")},
+        tag="workflow", op_id="batch", params=[ACTION],
+        request=json_request(ref("BatchRequest"), {"ids": [12, 13, 14]}))},
+    "/api/v1/audit/verify": {"get": op(
+        "Verify the audit hash chain (auditors and admins)",
+        {"200": body(ref("AuditReport")), "403": err("Forbidden")}, tag="audit", op_id="verifyAudit")},
+    "/api/v1/notifications": {"get": op(
+        "The caller's in-app notices, newest first",
+        {"200": body(ref("NotificationPage")), "422": err("Unprocessable")}, tag="notifications",
+        op_id="listNotifications",
+        params=[{"name": "unread", "in": "query", "schema": {"type": "string", "enum": ["true", "false"]}},
+                *PAGING])},
+}
+
+DOCUMENT: dict[str, Any] = {
+    "openapi": "3.1.0",
+    "info": {
+        "title": "Học tập: workflow API (CDHT, XHT)",
+        "version": "1.0.0",
+        "description": "Nominations for the learning-society titles (Công dân học tập, Xã học tập): the same rules "
+                       "as the web pages. Errors are {\"error\": {\"code\", \"message\", ...}}, the message in "
+                       "Vietnamese by default or English (Accept-Language: en). Unknown addresses under /api/v1 "
+                       "answer 404 and unsupported methods 405, as JSON.",
+    },
+    "servers": [{"url": "/"}],
+    "security": [{"bearer": []}],
+    "tags": [{"name": t} for t in ("meta", "auth", "campaigns", "applications", "evidence", "workflow", "audit",
+                                   "notifications")],
+    "paths": PATHS,
+    "components": {
+        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
+                                       "description": "From POST /api/v1/tokens."}},
+        "parameters": {"AcceptLanguage": {"name": "Accept-Language", "in": "header", "required": False,
+                                          "schema": {"type": "string", "default": "vi"},
+                                          "description": "vi (default) or en: the language of error messages."}},
+        "schemas": SCHEMAS,
+        "responses": RESPONSES,
+    },
+}
+
+
+def document() -> dict[str, Any]:
+    return DOCUMENT
+
+
+@bp.get("/openapi.json")
+@public
+def openapi_json():
+    """Served without a token: the contract is public, the data is not."""
+    return DOCUMENT

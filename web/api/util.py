@@ -1,0 +1,124 @@
+"""Small request helpers: parse a JSON body strictly, read typed fields into a FieldErrors, page a query, commit."""
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any
+
+from flask import request
+from sqlalchemy import Select
+
+from workflow.db import db
+
+from .errors import ApiError, FieldErrors
+
+MAX_PER_PAGE = 100
+
+
+def json_body() -> dict[str, Any]:
+    """The body as a JSON object: malformed JSON or a non-object is a 400, before any field is judged."""
+    raw = request.get_data(cache=True)
+    if not raw.strip():
+        return {}
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ApiError(400, "bad_json") from exc
+    if not isinstance(data, dict):
+        raise ApiError(400, "bad_body")
+    return data
+
+
+def string_field(body: dict[str, Any], name: str, errors: FieldErrors, *, required: bool = True,
+                 max_len: int = 200, strip: bool = True) -> str | None:
+    value = body.get(name)
+    if value is None:
+        if required:
+            errors.add(name, "required")
+        return None
+    if not isinstance(value, str):
+        errors.add(name, "string")
+        return None
+    if strip:
+        value = value.strip()
+    if required and not value:
+        errors.add(name, "empty")
+        return None
+    if len(value) > max_len:
+        errors.add(name, "too_long", max=max_len)
+        return None
+    return value
+
+
+def int_field(body: dict[str, Any], name: str, errors: FieldErrors, *, required: bool = True,
+              minimum: int | None = 1, maximum: int | None = None) -> int | None:
+    """An integer (JSON number without fraction; booleans are not integers)."""
+    value = body.get(name)
+    if value is None:
+        if required:
+            errors.add(name, "required")
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        errors.add(name, "integer")
+        return None
+    if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+        if maximum is None:
+            errors.add(name, "positive")
+        else:
+            errors.add(name, "range", min=minimum, max=maximum)
+        return None
+    return value
+
+
+def date_field(body: dict[str, Any], name: str, errors: FieldErrors, *, required: bool = True) -> date | None:
+    value = body.get(name)
+    if value is None:
+        if required:
+            errors.add(name, "required")
+        return None
+    if not isinstance(value, str) or len(value) != 10:
+        errors.add(name, "date")
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        errors.add(name, "date")
+        return None
+
+
+def query_int(name: str, errors: FieldErrors, *, default: int | None = None, minimum: int = 1,
+              maximum: int | None = None) -> int | None:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    if not raw.isdigit():
+        errors.add(name, "integer")
+        return default
+    return int_field({name: int(raw)}, name, errors, minimum=minimum, maximum=maximum)
+
+
+def paged(stmt: Select, serialize, errors: FieldErrors | None = None) -> dict[str, Any]:
+    """Run a select a page at a time: {"items", "page", "per_page", "total", "pages"}."""
+    errors = errors or FieldErrors()
+    page = query_int("page", errors, default=1, maximum=1_000_000)
+    per_page = query_int("per_page", errors, default=20, maximum=MAX_PER_PAGE)
+    errors.raise_if_any()
+    result = db.paginate(stmt, page=page, per_page=per_page, error_out=False, count=True)
+    return {"items": [serialize(item) for item in result.items], "page": page, "per_page": per_page,
+            "total": result.total, "pages": result.pages}
+
+
+def iso(value: Any) -> str | None:
+    """Dates and datetimes as ISO 8601 (SQLite gives naive UTC datetimes back: mark them as UTC)."""
+    if value is None:
+        return None
+    from datetime import UTC, datetime
+
+    if isinstance(value, datetime) and value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.isoformat()
+
+
+def commit() -> None:
+    """The one commit point of a request that changed something."""
+    db.session.commit()
