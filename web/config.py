@@ -17,7 +17,6 @@ def database_url(instance_path: str) -> str:
 def from_env(instance_path: str) -> dict:
     return {
         "SQLALCHEMY_DATABASE_URI": database_url(instance_path),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "REDIS_URL": os.environ.get("REDIS_URL") or None,
         # A random key for the demo when none is configured: sessions then last until the process restarts.
         "SECRET_KEY": os.environ.get("SECRET_KEY") or secrets.token_hex(32),

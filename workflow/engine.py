@@ -15,24 +15,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select
 from transitions import MachineError
 
-from . import clock
+from . import clock, writes
 from .authz import Actor, actor_of
 from .chains import chain_for
 from .db import db
 from .definitions import Definition, definition
 from .errors import Conflict, GuardRefused, InvalidAction, NotAuthorized, NotFound, WorkflowError
-from .models import Application, AuditEvent, Campaign, Evidence, OutboxMessage, Unit
+from .models import Application, Evidence
 from .rubrics import spec
 from .states import Step, Subject
 
 apps = Application.__table__
-units = Unit.__table__
-campaigns = Campaign.__table__
-audit = AuditEvent.__table__
-outbox = OutboxMessage.__table__
 
 BATCH_CHUNK = 2000
 
@@ -71,16 +67,8 @@ class _Row:
     target_level: int
 
 
-_ROW_COLUMNS = (apps.c.id, apps.c.state, apps.c.version, units.c.path, units.c.area_class, campaigns.c.title_code,
-                apps.c.rubric_id, apps.c.score_total, apps.c.score_min, apps.c.scored_count, apps.c.target_level)
-_ROW_FROM = apps.join(units, units.c.id == apps.c.unit_id).join(campaigns, campaigns.c.id == apps.c.campaign_id)
-
-
 def _load_rows(ids: Sequence[int], lock: bool) -> dict[int, _Row]:
-    stmt = select(*_ROW_COLUMNS).select_from(_ROW_FROM).where(apps.c.id.in_(ids))
-    if lock:
-        stmt = stmt.order_by(apps.c.id).with_for_update(of=apps)
-    return {r[0]: _Row(*r) for r in db.session.execute(stmt)}
+    return {r[0]: _Row(*r) for r in writes.load_rows(list(ids), lock)}
 
 
 def _row_of(app: Application) -> _Row:
@@ -132,21 +120,11 @@ def _decide(d: Definition, row: _Row, action: str, actor: Actor, reason: str | N
     return step, subject
 
 
-def _audit_row(row: _Row, step: Step, subject: Subject, actor: Actor, now: datetime) -> dict[str, Any]:
-    payload = {"version": row.version + 1}
-    if step.guards:
-        payload["score_total"] = row.score_total
-    if subject.payload:
-        payload.update(subject.payload)
-    return {"application_id": row.id, "actor_id": actor.id, "actor_name": actor.username, "action": step.action,
-            "from_state": row.state, "to_state": step.dest, "reason": subject.reason, "payload": payload,
-            "created_at": now}
-
-
-def _outbox_row(row: _Row, step: Step, actor: Actor, event_id: int, now: datetime) -> dict[str, Any]:
-    return {"kind": "transition", "application_id": row.id, "event_id": event_id, "created_at": now, "attempts": 0,
-            "payload": {"action": step.action, "from": row.state, "to": step.dest, "actor_id": actor.id,
-                        "title": row.title}}
+def _group(row: _Row, step: Step, subject: Subject, actor: Actor, now: datetime) -> writes.Group:
+    effects = step.effects(subject, now) if step.effects else {}
+    return writes.Group(title=row.title, action=step.action, source=step.source, dest=step.dest,
+                        actor_id=actor.id, actor_name=actor.username, reason=subject.reason,
+                        extra=dict(subject.payload), with_score=bool(step.guards), effects=effects)
 
 
 def fire(application: Application | int, action: str, actor, *, version: int | None = None,
@@ -171,20 +149,14 @@ def fire(application: Application | int, action: str, actor, *, version: int | N
     evidence = _evidence_codes([row.id]).get(row.id, set()) if step is not None and step.needs_evidence else None
     now = clock.now()
     step, subject = _decide(d, row, action, actor, reason, payload or {}, evidence, now.astimezone(clock.VN).date())
-    values = {"state": step.dest, "version": row.version + 1, "state_changed_at": now}
-    if step.effects:
-        values.update(step.effects(subject, now))
-    result = db.session.execute(
-        update(apps).where(apps.c.id == row.id, apps.c.version == row.version).values(**values))
-    if result.rowcount != 1:
+    group = _group(row, step, subject, actor, now)
+    event_id = writes.apply(group, [(row.id, row.version, row.score_total)], now).get(row.id)
+    if event_id is None:
         current = db.session.execute(select(apps.c.version).where(apps.c.id == row.id)).scalar()
         raise Conflict("conflict", expected=row.version, actual=current)
-    event_id = db.session.execute(
-        insert(audit).returning(audit.c.id), [_audit_row(row, step, subject, actor, now)]).scalar_one()
-    db.session.execute(insert(outbox), [_outbox_row(row, step, actor, event_id, now)])
     db.session.info["outbox_written"] = True
     if obj is not None:
-        _refresh(obj, values)
+        _refresh(obj, {"state": step.dest, "version": row.version + 1, "state_changed_at": now} | group.effects)
     return Outcome(row.id, True, row.state, step.dest, row.version + 1, event_id)
 
 
@@ -221,7 +193,7 @@ def _batch_chunk(ids: list[int], action: str, actor: Actor, reason: str | None, 
     needs_evidence = [r.id for r in rows.values()
                       if (s := definition(r.title).step(r.state, action)) is not None and s.needs_evidence]
     evidence = _evidence_codes(needs_evidence) if needs_evidence else {}
-    groups: dict[tuple[str, str], list[tuple[_Row, Step, Subject]]] = defaultdict(list)
+    groups: dict[tuple[str, str, str], list[tuple[_Row, Step, Subject]]] = defaultdict(list)
     for row in rows.values():
         try:
             step, subject = _decide(definition(row.title), row, action, actor, reason, payload,
@@ -229,31 +201,19 @@ def _batch_chunk(ids: list[int], action: str, actor: Actor, reason: str | None, 
         except WorkflowError as exc:
             outcomes[row.id] = Outcome(row.id, False, row.state, error=exc)
             continue
-        groups[(step.source, step.dest)].append((row, step, subject))
-    audit_rows, done = [], []
-    for (source, _dest), items in groups.items():
-        step, subject = items[0][1], items[0][2]
-        values = {"state": step.dest, "version": apps.c.version + 1, "state_changed_at": now}
-        if step.effects:
-            values.update(step.effects(subject, now))
-        changed = set(db.session.scalars(
-            update(apps).where(apps.c.id.in_([r.id for r, _, _ in items]), apps.c.state == source)
-            .values(**values).returning(apps.c.id)))
-        for row, step, subject in items:
-            if row.id in changed:
-                audit_rows.append(_audit_row(row, step, subject, actor, now))
-                done.append((row, step))
-            else:
-                outcomes[row.id] = Outcome(row.id, False, row.state,
-                                           error=Conflict("conflict", expected=row.version, actual="?"))
-    if audit_rows:
-        event_ids = db.session.scalars(
-            insert(audit).returning(audit.c.id, sort_by_parameter_order=True), audit_rows).all()
-        db.session.execute(insert(outbox), [_outbox_row(row, step, actor, eid, now)
-                                            for (row, step), eid in zip(done, event_ids, strict=True)])
-        db.session.info["outbox_written"] = True
-        for (row, step), eid in zip(done, event_ids, strict=True):
-            outcomes[row.id] = Outcome(row.id, True, row.state, step.dest, row.version + 1, eid)
+        groups[(row.title, step.source, step.dest)].append((row, step, subject))
+    for items in groups.values():
+        _, step, subject = items[0]
+        written = writes.apply(_group(items[0][0], step, subject, actor, now),
+                               [(r.id, r.version, r.score_total) for r, _, _ in items], now)
+        for row, step, _ in items:
+            event_id = written.get(row.id)
+            outcomes[row.id] = (Outcome(row.id, True, row.state, step.dest, row.version + 1, event_id)
+                                if event_id is not None else
+                                Outcome(row.id, False, row.state, error=Conflict(
+                                    "conflict", expected=row.version, actual=row.version + 1)))
+        if written:
+            db.session.info["outbox_written"] = True
     return outcomes
 
 
