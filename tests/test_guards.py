@@ -204,3 +204,14 @@ def test_appraiser_adjusts_a_score_only_with_a_reason(world):
     assert app.score_total == 9 * 9 + 5
     with pytest.raises(NotFound):
         operations.set_scores(app, world.appraiser(1), {"1.1": 6}, reason="x")
+
+
+def test_xht_level_one_refuses_level_two_indicators(world):
+    app = world.new_xht(level=1)
+    with pytest.raises(GuardRefused) as exc:
+        operations.add_evidence(app, world.appraiser(), criterion_code="4.1b", original_name="x.pdf", size=1,
+                                sha256="0" * 64, media_type="application/pdf")
+    assert exc.value.code == "unknown_criterion"
+    level2 = world.new_xht(commune=1, level=2)
+    operations.add_evidence(level2, world.appraiser(1), criterion_code="4.1b", original_name="x.pdf", size=1,
+                            sha256="0" * 64, media_type="application/pdf")

@@ -43,11 +43,19 @@ def _require_stage(application_unit: Unit, title: str, stage: str, actor: Actor,
         raise NotAuthorized("wrong_role", action=action, state=stage)
 
 
-def _audit(app: Application, actor: Actor, action: str, payload: dict[str, Any], reason: str | None = None) -> None:
+def _audit(app: Application, actor: Actor, action: str, payload: dict[str, Any], reason: str | None = None,
+           *, created: bool = False) -> None:
+    """An audit event for a change that keeps the state (from = to); a creation has no state before it."""
     db.session.execute(insert(AuditEvent.__table__), [{
         "application_id": app.id, "actor_id": actor.id, "actor_name": actor.username, "action": action,
-        "from_state": app.state, "to_state": app.state, "reason": reason, "payload": payload,
+        "from_state": None if created else app.state, "to_state": app.state, "reason": reason, "payload": payload,
         "created_at": clock.now()}])
+
+
+def _applicable(app: Application, code: str) -> None:
+    """Only criteria of the application's own level (XHT level 1 or 2) may be scored or evidenced."""
+    if code not in {c.code for c in spec(app.rubric_id).criteria_for(app.target_level)}:
+        raise GuardRefused("unknown_criterion", criterion=code)
 
 
 def _check_version(app: Application, version: int | None) -> None:
@@ -112,7 +120,7 @@ def create_application(campaign: Campaign, unit: Unit, actor, *, full_name: str 
             db.session.flush()
     except IntegrityError as exc:  # the partial unique index: a concurrent twin won the race
         raise duplicate from exc
-    _audit(app, actor, "create", {"subject_key": key, "unit_id": unit.id})
+    _audit(app, actor, "create", {"subject_key": key, "unit_id": unit.id}, created=True)
     return app
 
 
@@ -133,6 +141,7 @@ def set_scores(app: Application, actor, values: dict[str, int], *, reason: str |
     rubric = spec(app.rubric_id)
     for code, value in values.items():
         rubric.check_value(code, value)
+        _applicable(app, code)
     existing = {s.criterion_code: s for s in app.scores}
     changes, now = {}, clock.now()
     for code, value in values.items():
@@ -170,7 +179,7 @@ def add_evidence(app: Application, actor, *, criterion_code: str, original_name:
         raise InvalidAction("invalid_action", action="evidence", state=app.state)
     _require_stage(app.unit, app.campaign.title_code, definition(app.campaign.title_code).stages[0], actor,
                    "evidence")
-    spec(app.rubric_id).criterion(criterion_code)
+    _applicable(app, criterion_code)
     item = Evidence(application=app, criterion_code=criterion_code, original_name=nfc(original_name), size=size,
                     sha256=sha256, media_type=media_type, uploaded_by_id=actor.id, uploaded_at=clock.now())
     db.session.add(item)
@@ -187,3 +196,58 @@ def get_visible(application_id: int, actor) -> Application:
     if app is None or not actor.covers(app.unit.path):
         raise NotFound("not_found")
     return app
+
+
+def create_decision(campaign: Campaign, unit: Unit, actor, number: str, signed_on: date, signer: str,
+                    application_ids: list[int]) -> tuple[Any, list[Any]]:
+    """Issue a recognition decision (quyết định công nhận) at the final stage and group applications under it.
+
+    Files still awaiting final approval are recognised through the engine's batch approve (the decision id rides
+    in the payload, so the audit event names it); files already recognised without a decision are attached with
+    an audit event of their own. Returns the decision and an outcome per id; refuses when nothing would be in it.
+    The caller commits."""
+    from . import engine
+    from .models import Decision
+
+    actor = _actor(actor)
+    _require_stage(unit, campaign.title_code, "final_approval", actor, "decision", hidden=False)
+    number, signer = nfc(number) or "", nfc(signer) or ""
+    if not number:
+        raise GuardRefused("invalid_field", field="number", detail="trống / empty")
+    if not signer:
+        raise GuardRefused("invalid_field", field="signer", detail="trống / empty")
+    if not isinstance(signed_on, date) or signed_on > clock.today():
+        raise GuardRefused("invalid_field", field="signed_on", detail=str(signed_on))
+    taken = select(Decision.id).where(Decision.campaign_id == campaign.id, Decision.number == number)
+    if db.session.scalar(select(exists(taken))):
+        raise GuardRefused("invalid_field", field="number", detail=f"{number} đã dùng / already used")
+    decision = Decision(campaign_id=campaign.id, unit_id=unit.id, number=number, signed_on=signed_on, signer=signer,
+                        created_by_id=actor.id, created_at=clock.now())
+    db.session.add(decision)
+    db.session.flush()
+    ids = list(dict.fromkeys(application_ids))
+    rows = {a.id: a for a in db.session.scalars(
+        select(Application).join(Unit, Unit.id == Application.unit_id)
+        .where(Application.id.in_(ids), Application.campaign_id == campaign.id, Unit.path.startswith(unit.path)))}
+    outcomes: dict[int, Any] = {i: engine.Outcome(i, False, error=NotFound("not_found")) for i in ids if i not in rows}
+    pending = [i for i in ids if i in rows and rows[i].state == "final_approval"]
+    if pending:
+        for o in engine.fire_batch(pending, "approve", actor, payload={"decision_id": decision.id}):
+            outcomes[o.id] = o
+    for i in ids:
+        app = rows.get(i)
+        if app is None or i in outcomes:
+            continue
+        if app.state != "recognised" or app.decision_id is not None:
+            outcomes[i] = engine.Outcome(i, False, app.state, error=InvalidAction(
+                "invalid_action", action="decision", state=app.state))
+            continue
+        app.decision_id = decision.id
+        _flush_versioned(app)
+        _audit(app, actor, "decision", {"decision_id": decision.id, "number": number})
+        outcomes[i] = engine.Outcome(i, True, app.state, app.state, app.version)
+    result = [outcomes[i] for i in ids]
+    if not any(o.ok for o in result):
+        raise GuardRefused("invalid_field", field="application_ids",
+                           detail="không hồ sơ nào được công nhận / none could be recognised")
+    return decision, result
