@@ -36,9 +36,10 @@ def create_app(overrides: dict | None = None) -> Flask:
     import notifications
     from workflow import cli as workflow_cli
 
-    from . import health
+    from . import health, site
 
     app.register_blueprint(health.bp)
+    site.init_app(app)  # pages: translations, login, CSRF, error pages and their blueprints
     from .api import bp as api_bp; app.register_blueprint(api_bp)  # noqa: E702, I001  (JSON API)
     workflow_cli.register(app)
     notifications.init_app(app)

@@ -1,0 +1,61 @@
+"""Flask-Babel: Vietnamese by default, English on request (the language switch stores the choice in the
+session). Labels for the engine's states, actions and roles live here so pages and exports share them."""
+from __future__ import annotations
+
+from flask import Flask, session
+from flask_babel import Babel, get_locale
+from flask_babel import lazy_gettext as _l
+
+LOCALES = ("vi", "en")
+babel = Babel()
+
+STATE_LABELS = {
+    "evidence_collection": _l("Collecting evidence"),
+    "branch_scoring": _l("Branch scoring"),
+    "self_assessment": _l("Self-assessment"),
+    "commune_appraisal": _l("Commune appraisal"),
+    "upper_appraisal": _l("Upper-level appraisal"),
+    "final_approval": _l("Awaiting approval"),
+    "recognised": _l("Recognised"),
+    "rejected": _l("Rejected"),
+    "withdrawn": _l("Withdrawn"),
+    "revoked": _l("Revoked"),
+}
+ACTION_LABELS = {
+    "submit": _l("Submit"),
+    "approve": _l("Approve"),
+    "return": _l("Return for completion"),
+    "reject": _l("Reject"),
+    "withdraw": _l("Withdraw"),
+    "revoke": _l("Revoke"),
+    "create": _l("Create"),
+    "score": _l("Score"),
+    "evidence": _l("Upload evidence"),
+    "decision": _l("Recognition decision"),
+}
+ROLE_LABELS = {
+    "branch_officer": _l("Branch officer"),
+    "commune_appraiser": _l("Commune appraiser"),
+    "district_approver": _l("District approver"),
+    "provincial_approver": _l("Provincial approver"),
+    "auditor": _l("Auditor"),
+    "admin": _l("Administrator"),
+}
+
+
+def select_locale() -> str:
+    chosen = session.get("lang")
+    return chosen if chosen in LOCALES else "vi"
+
+
+def locale() -> str:
+    """The current locale as the engine's message functions want it ("vi" or "en")."""
+    return str(get_locale() or "vi")
+
+
+def init_app(app: Flask) -> None:
+    app.config.setdefault("BABEL_DEFAULT_LOCALE", "vi")
+    app.config.setdefault("BABEL_DEFAULT_TIMEZONE", "Asia/Ho_Chi_Minh")
+    babel.init_app(app, locale_selector=select_locale)
+    app.jinja_env.globals.update(STATE_LABELS=STATE_LABELS, ACTION_LABELS=ACTION_LABELS, ROLE_LABELS=ROLE_LABELS,
+                                 current_locale=locale, LOCALES=LOCALES)

@@ -1,0 +1,1 @@
+"""Blueprints of the server-rendered pages, one per kind of user work."""

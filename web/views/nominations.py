@@ -1,0 +1,181 @@
+"""The applicant side: create a nomination, upload evidence per criterion, score, download evidence."""
+from __future__ import annotations
+
+import os
+from datetime import date
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_login import login_required
+
+from workflow import operations
+from workflow.db import db
+from workflow.definitions import definition
+from workflow.errors import WorkflowError
+from workflow.models import Campaign, Evidence, Unit
+from workflow.rubrics import spec
+
+from .. import uploads
+from ..i18n import locale
+from .common import actor
+from .home import acting_states
+
+bp = Blueprint("nominations", __name__)
+
+
+def _creator_units(campaign: Campaign) -> list[Unit]:
+    """Units where the user may open a file for this campaign: their grants' units at the first stage's level,
+    and (for a grant above that level) the units below it at that level."""
+    first = definition(campaign.title_code).stages[0]
+    units: dict[int, Unit] = {}
+    for grant in actor().grants:
+        if first not in acting_states(grant, campaign):
+            continue
+        units[grant.unit_id] = db.session.get(Unit, grant.unit_id)
+    return sorted(units.values(), key=lambda u: u.name)
+
+
+def _parse_date(value: str) -> date | None:
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        return None
+
+
+@bp.route("/campaigns/<int:campaign_id>/applications/new", methods=["GET", "POST"])
+@login_required
+def new(campaign_id: int):
+    campaign = db.session.get(Campaign, campaign_id) or abort(404)
+    units = _creator_units(campaign)
+    if not units:
+        abort(403)
+    rubric = spec(campaign.rubric_id)
+    form = {k: (request.form.get(k) or "").strip() for k in
+            ("full_name", "date_of_birth", "citizen_id", "subject_group", "unit_id", "target_level")}
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        unit = next((u for u in units if str(u.id) == form["unit_id"]), None)
+        if unit is None:
+            errors["unit_id"] = _("Choose a unit.")
+        person = campaign.title_code != "XHT"
+        dob = _parse_date(form["date_of_birth"]) if person else None
+        if person:
+            if not form["full_name"]:
+                errors["full_name"] = _("Enter the full name.")
+            if dob is None:
+                errors["date_of_birth"] = _("Enter a valid date of birth.")
+            if not (form["citizen_id"].isdigit() and len(form["citizen_id"]) == 12):
+                errors["citizen_id"] = _("The citizen ID has exactly 12 digits.")
+            if rubric.frameworks and form["subject_group"] not in rubric.frameworks:
+                errors["subject_group"] = _("Choose a subject group.")
+        if not errors:
+            try:
+                app = operations.create_application(
+                    campaign, unit, actor(), full_name=form["full_name"] or None, date_of_birth=dob,
+                    citizen_id=form["citizen_id"] or None, subject_group=form["subject_group"] or None,
+                    residence_unit=unit if person else None,
+                    target_level=int(form["target_level"]) if form["target_level"].isdigit() else 1)
+            except WorkflowError as exc:
+                db.session.rollback()
+                if exc.status != 422:
+                    raise
+                errors["_"] = exc.message(locale())
+            else:
+                db.session.commit()
+                flash(_("The application was created. Now upload the evidence for each criterion."), "success")
+                return redirect(url_for("review.detail", application_id=app.id))
+    status = 422 if errors else 200
+    lang = "en" if locale().startswith("en") else "vi"
+    groups = {f["code"]: f["name"][lang] for f in campaign.rubric.definition.get("frameworks", [])}
+    return render_template("new_application.html", campaign=campaign, units=units, rubric=rubric, form=form,
+                           errors=errors, subject_groups=groups), status
+
+
+@bp.post("/applications/<int:application_id>/evidence")
+@login_required
+def upload(application_id: int):
+    app = operations.get_visible(application_id, actor())
+    criterion = request.form.get("criterion") or ""
+    file = request.files.get("file")
+    limit = current_app.config.get("UPLOAD_MAX_BYTES") or current_app.config["MAX_CONTENT_LENGTH"]
+    try:
+        if file is None:
+            raise uploads.UploadRejected("empty")
+        checked = uploads.check(file.filename, file.read(limit + 1), limit)
+    except uploads.UploadRejected as exc:
+        return _detail_error(app, exc.message(locale()), 422)
+    try:
+        operations.add_evidence(app, actor(), criterion_code=criterion, original_name=checked.original_name,
+                                size=checked.size, sha256=checked.sha256, media_type=checked.media_type,
+                                version=request.form.get("version", type=int))
+        uploads.store(current_app.config["UPLOAD_DIR"], checked)
+    except WorkflowError as exc:
+        db.session.rollback()
+        if exc.status == 404:
+            raise
+        return _detail_error(operations.get_visible(application_id, actor()), exc.message(locale()), exc.status)
+    db.session.commit()
+    flash(_("Evidence «%(name)s» uploaded for criterion %(code)s.", name=checked.original_name, code=criterion),
+          "success")
+    return redirect(url_for("review.detail", application_id=app.id, _anchor="evidence"))
+
+
+def _detail_error(app, message: str, status: int):
+    from .review import render_detail
+
+    return render_detail(app, error=message, status=status)
+
+
+@bp.get("/evidence/<int:evidence_id>")
+@login_required
+def download(evidence_id: int):
+    item = db.session.get(Evidence, evidence_id) or abort(404)
+    operations.get_visible(item.application_id, actor())
+    path = uploads.path_of(current_app.config["UPLOAD_DIR"], item.sha256)
+    if not os.path.exists(path):
+        abort(404)
+    response = send_file(path, mimetype=item.media_type, as_attachment=True, download_name=item.original_name,
+                         max_age=0)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.route("/applications/<int:application_id>/scores", methods=["GET", "POST"])
+@login_required
+def scores(application_id: int):
+    app = operations.get_visible(application_id, actor())
+    rubric = spec(app.rubric_id)
+    criteria = rubric.criteria_for(app.target_level)
+    current = {s.criterion_code: s.value for s in app.scores}
+    adjusting = app.state in operations.ADJUST_STATES
+    error, values = None, {c.code: current.get(c.code) for c in criteria}
+    if request.method == "POST":
+        raw = {c.code: (request.form.get(f"score-{c.code}") or "").strip() for c in criteria}
+        bad = [code for code, v in raw.items() if v and not v.isdigit()]
+        values = {code: int(v) if v.isdigit() else None for code, v in raw.items()}
+        entered = {code: v for code, v in values.items() if v is not None}
+        if bad:
+            error = _("Scores are whole numbers; check criteria %(codes)s.", codes=", ".join(bad))
+        elif not entered:
+            error = _("Enter at least one score.")
+        else:
+            changed = {code: v for code, v in entered.items() if current.get(code) != v}
+            try:
+                operations.set_scores(app, actor(), changed or entered, reason=request.form.get("reason") or None,
+                                      version=request.form.get("version", type=int))
+            except WorkflowError as exc:
+                db.session.rollback()
+                if exc.status == 404:
+                    raise
+                app = operations.get_visible(application_id, actor())
+                error = exc.message(locale())
+                return render_template("scores.html", app=app, rubric=rubric, criteria=criteria, values=values,
+                                       adjusting=adjusting, error=error), exc.status
+            db.session.commit()
+            flash(_("Scores saved: total %(total)s.", total=app.score_total), "success")
+            return redirect(url_for("review.detail", application_id=app.id, _anchor="scores"))
+        return render_template("scores.html", app=app, rubric=rubric, criteria=criteria, values=values,
+                               adjusting=adjusting, error=error), 422
+    return render_template("scores.html", app=app, rubric=rubric, criteria=criteria, values=values,
+                           adjusting=adjusting, error=error)
