@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, jsonify, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, default_exceptions
 
 from web.uploads import UploadRejected
 from workflow.db import db
@@ -157,3 +157,7 @@ def register(bp) -> None:
     bp.register_error_handler(WorkflowError, _workflow_error)
     bp.register_error_handler(UploadRejected, _upload_rejected)
     bp.register_error_handler(HTTPException, http_error)
+    # App-wide handlers registered for a status code are found before a blueprint's handler for a class, so the
+    # blueprint claims every code too: its own handlers come first for the routes it matched.
+    for code in default_exceptions:
+        bp.register_error_handler(code, http_error)
