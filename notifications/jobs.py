@@ -1,0 +1,57 @@
+"""The RQ jobs. Each takes only ids or plain values (JSON serializer) and runs in the app (appctx.job)."""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from .appctx import job
+
+log = logging.getLogger(__name__)
+
+
+@job
+def deliver(outbox_ids: list[int]) -> dict[str, int]:
+    """Deliver the notices owed for these outbox rows (idempotent)."""
+    from . import delivery
+
+    return delivery.deliver(outbox_ids)
+
+
+@job
+def seal() -> int:
+    """Chain the waiting audit events."""
+    from . import sealing
+
+    return sealing.seal_now()
+
+
+@job
+def tick() -> dict[str, Any]:
+    """Every minute: schedule the next tick first, then relay what is pending, re-hand abandoned rows, seal."""
+    from . import relay, schedule, sealing
+
+    schedule.next_tick()
+    handed = relay.relay()
+    rehanded = relay.sweep_abandoned()
+    sealing.request_seal()
+    return {"handed": handed, "rehanded": rehanded}
+
+
+@job
+def reminders() -> dict[str, int]:
+    """Daily: reminders and escalations for applications waiting too long, as one digest per person."""
+    from . import reminders as r
+    from . import schedule
+
+    schedule.next_reminders()
+    return r.run()
+
+
+@job
+def audit_head() -> list[Any]:
+    """Daily: record yesterday's chain head."""
+    from . import schedule, sealing
+
+    schedule.next_audit_head()
+    day, seq, h = sealing.record_head()
+    return [day.isoformat(), seq, h]

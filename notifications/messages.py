@@ -1,0 +1,134 @@
+"""The words of every notice, Vietnamese by default and English for users whose locale is "en"."""
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from datetime import date
+
+STAGE_LABELS = {
+    "vi": {
+        "evidence_collection": "thu thập minh chứng",
+        "branch_scoring": "chấm điểm tại chi hội",
+        "self_assessment": "tự đánh giá",
+        "commune_appraisal": "thẩm định cấp xã",
+        "upper_appraisal": "thẩm định cấp trên",
+        "final_approval": "phê duyệt công nhận",
+        "recognised": "đã công nhận",
+        "rejected": "không công nhận",
+        "withdrawn": "đã rút",
+        "revoked": "đã thu hồi",
+    },
+    "en": {
+        "evidence_collection": "evidence collection",
+        "branch_scoring": "branch scoring",
+        "self_assessment": "self-assessment",
+        "commune_appraisal": "commune appraisal",
+        "upper_appraisal": "upper-level appraisal",
+        "final_approval": "final approval",
+        "recognised": "recognised",
+        "rejected": "rejected",
+        "withdrawn": "withdrawn",
+        "revoked": "revoked",
+    },
+}
+
+# (audience, event) -> subject template; event is the action, or "recognised" for the final approval.
+SUBJECTS = {
+    "vi": {
+        ("owner", "return"): "Hồ sơ {name} ({title}) bị trả lại để bổ sung",
+        ("owner", "approve"): "Hồ sơ {name} ({title}) đã được thông qua, chuyển sang bước {stage}",
+        ("owner", "recognised"): "Hồ sơ {name} ({title}) đã được công nhận",
+        ("owner", "reject"): "Hồ sơ {name} ({title}) không được công nhận",
+        ("owner", "revoke"): "Danh hiệu của {name} ({title}) đã bị thu hồi",
+        ("next", "work"): "Hồ sơ {name} ({title}) đang chờ bạn: {stage}",
+    },
+    "en": {
+        ("owner", "return"): "Application {name} ({title}) was returned for more evidence",
+        ("owner", "approve"): "Application {name} ({title}) was approved and moved to {stage}",
+        ("owner", "recognised"): "Application {name} ({title}) was recognised",
+        ("owner", "reject"): "Application {name} ({title}) was rejected",
+        ("owner", "revoke"): "The title of {name} ({title}) was revoked",
+        ("next", "work"): "Application {name} ({title}) is waiting for you: {stage}",
+    },
+}
+
+BODY = {
+    "vi": "Hồ sơ số {id}: {name} ({title}).\nTừ bước «{from_stage}» sang «{stage}», người thực hiện: {actor}.\n"
+          "{reason}Xem hồ sơ: /applications/{id}\n",
+    "en": "Application no. {id}: {name} ({title}).\nFrom «{from_stage}» to «{stage}», by {actor}.\n"
+          "{reason}Open it: /applications/{id}\n",
+}
+REASON = {"vi": "Lý do: {reason}\n", "en": "Reason: {reason}\n"}
+
+
+def _nfc(text: str) -> str:
+    return unicodedata.normalize("NFC", text)
+
+
+def lang(locale: str | None) -> str:
+    return "en" if (locale or "").lower().startswith("en") else "vi"
+
+
+def stage_label(state: str, locale: str) -> str:
+    return STAGE_LABELS[lang(locale)].get(state, state)
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    """What a transition notice says, independent of who reads it."""
+
+    application_id: int
+    name: str
+    title: str
+    action: str
+    source: str
+    dest: str
+    actor: str
+    reason: str | None
+
+
+def transition_notice(t: Transition, audience: str, locale: str | None) -> tuple[str, str]:
+    """(subject, body) for one reader: `audience` is "owner" (the applicant's side) or "next" (work arrives)."""
+    lg = lang(locale)
+    event = "work" if audience == "next" else ("recognised" if t.dest == "recognised" else t.action)
+    values = {"name": t.name, "title": t.title, "id": t.application_id, "stage": stage_label(t.dest, lg),
+              "from_stage": stage_label(t.source, lg), "actor": t.actor}
+    subject = SUBJECTS[lg][(audience, event)].format(**values)
+    reason = REASON[lg].format(reason=t.reason) if t.reason else ""
+    body = BODY[lg].format(reason=reason, **values)
+    return _nfc(subject[:255]), _nfc(body)
+
+
+@dataclass(frozen=True, slots=True)
+class DigestLine:
+    application_id: int
+    name: str
+    title: str
+    kind: str  # reminder | escalation
+    state: str
+    days: int
+
+
+def digest_notice(day: date, lines: list[DigestLine], locale: str | None) -> tuple[str, str]:
+    """One message a day per person: every application that waits too long at a stage they answer for."""
+    lg = lang(locale)
+    reminders = sum(1 for x in lines if x.kind == "reminder")
+    escalations = len(lines) - reminders
+    when = day.strftime("%d/%m/%Y")
+    if lg == "vi":
+        parts = ([f"{reminders} hồ sơ quá hạn"] if reminders else []) + (
+            [f"{escalations} hồ sơ chuyển lên cấp trên"] if escalations else [])
+        subject = f"Nhắc việc ngày {when}: " + ", ".join(parts)
+        kinds = {"reminder": "quá hạn", "escalation": "chuyển lên cấp trên"}
+        rows = [f"- Hồ sơ số {x.application_id} {x.name} ({x.title}): chờ ở bước «{stage_label(x.state, lg)}» "
+                f"{x.days} ngày, {kinds[x.kind]}" for x in lines]
+        body = "Các hồ sơ sau đã chờ quá thời hạn của đợt đánh giá:\n" + "\n".join(rows) + "\n"
+    else:
+        parts = ([f"{reminders} overdue"] if reminders else []) + (
+            [f"{escalations} escalated to you"] if escalations else [])
+        subject = f"Reminders for {day.isoformat()}: " + ", ".join(parts)
+        kinds = {"reminder": "overdue", "escalation": "escalated"}
+        rows = [f"- Application no. {x.application_id} {x.name} ({x.title}): waiting at "
+                f"«{stage_label(x.state, lg)}» for {x.days} days, {kinds[x.kind]}" for x in lines]
+        body = "These applications have waited longer than the campaign allows:\n" + "\n".join(rows) + "\n"
+    return _nfc(subject[:255]), _nfc(body)
