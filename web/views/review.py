@@ -10,7 +10,7 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_login import login_required
-from sqlalchemy import select
+from sqlalchemy import and_, false, or_, select
 
 from workflow import engine, operations, queries
 from workflow.db import db
@@ -28,13 +28,14 @@ bp = Blueprint("review", __name__)
 BATCH_ACTIONS = ("approve", "submit", "return", "reject")
 
 
-def my_states() -> list[str]:
-    """States where the current user acts in some campaign (the default filter of the work queue)."""
-    states: list[str] = []
+def waiting_clause():
+    """(campaign, state) pairs where the current user acts: the default filter of the work queue."""
+    clauses = []
     for campaign in campaigns_of():
-        for grant in actor().grants:
-            states += [s for s in acting_states(grant, campaign) if s not in states]
-    return states
+        states = {s for grant in actor().grants for s in acting_states(grant, campaign)}
+        if states:
+            clauses.append(and_(Application.campaign_id == campaign.id, Application.state.in_(sorted(states))))
+    return or_(*clauses) if clauses else false()
 
 
 def _visible_units() -> list[Unit]:
@@ -50,11 +51,10 @@ def _visible_units() -> list[Unit]:
 def queue():
     me = actor()
     state = request.args.get("state", "")
-    states = None
+    stmt = queries.applications(me, state=state if state in STATES else None, unit_id=int_arg("unit"),
+                                campaign_id=int_arg("campaign"), q=request.args.get("q"))
     if state == "":
-        states = tuple(my_states()) or ("__none__",)
-    stmt = queries.applications(me, state=state if state in STATES else None, states=states,
-                                unit_id=int_arg("unit"), campaign_id=int_arg("campaign"), q=request.args.get("q"))
+        stmt = stmt.where(waiting_clause())
     page = db.paginate(stmt, per_page=int_arg("per_page", 25) or 25, max_per_page=200)
     return render_template("queue.html", page=page, state=state, states=STATES, units=_visible_units(),
                            campaigns=campaigns_of(), batch_actions=BATCH_ACTIONS)
