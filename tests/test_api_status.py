@@ -311,18 +311,27 @@ def test_create_duplicate_citizen_422(client, world):
     assert resp.status_code == 422 and error_of(resp)["code"] == "duplicate_subject"
 
 
-def test_create_in_another_provinces_campaign_422(client, world):
+def test_create_across_provinces(client, world):
     from workflow.loader import add_unit
+    from workflow.models import RoleGrant
 
     other = add_unit("PX", "Tỉnh Khác", "province")
+    far_branch = add_unit("PXB", "Chi hội xa", "branch", other)
+    stranger = make_user("branch_officer", far_branch)
     db.session.commit()
-    resp = client.post(f"{API}/applications", json=new_body(world, unit=other.id), headers=bearer(world.officer()))
-    assert resp.status_code == 422 and "unit" in error_of(resp)["fields"]
-    stranger = make_user("branch_officer", add_unit("PXB", "Chi hội xa", "branch", other))
+    resp = client.post(f"{API}/applications", json=new_body(world, unit=far_branch.id), headers=bearer(world.officer()))
+    assert resp.status_code == 403 and error_of(resp)["code"] == "outside_scope"
+    resp = client.post(f"{API}/applications", json=new_body(world, unit=far_branch.id), headers=bearer(stranger))
+    assert resp.status_code == 422 and set(error_of(resp)["fields"]) == {"campaign"}  # not a campaign of theirs
+    db.session.add(RoleGrant(user=stranger, role="branch_officer", unit=world.branch()))
     db.session.commit()
-    resp = client.post(f"{API}/applications", json=new_body(world, unit=stranger.grants[0].unit_id),
-                       headers=bearer(stranger))
-    assert resp.status_code == 422 and set(error_of(resp)["fields"]) == {"campaign"}
+    db.session.expire(stranger)
+    stranger._actor = None
+    resp = client.post(f"{API}/applications", json=new_body(world, unit=far_branch.id),
+                       headers=bearer(stranger, "en"))
+    assert resp.status_code == 422
+    assert error_of(resp)["fields"] == {"unit": "The unit is not in the campaign's province."}
+    assert db.session.scalar(select(func.count()).select_from(Application)) == 0
 
 
 def test_scores_field_and_range_errors_422(client, world):

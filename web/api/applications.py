@@ -15,6 +15,7 @@ from sqlalchemy import select
 from web import uploads
 from workflow import clock, engine, operations, queries
 from workflow.db import db
+from workflow.errors import NotAuthorized
 from workflow.models import Application, Evidence, TitleType, Unit
 from workflow.rubrics import spec
 from workflow.vocabulary import ACTIONS, STATES
@@ -122,12 +123,14 @@ def create_application():
     unit_id = int_field(body, "unit", errors)
     residence_id = int_field(body, "residence_unit", errors, required=False)
     target_level = int_field(body, "target_level", errors, required=False) or 1
-    campaign = visible_campaign(campaign_id, actor) if campaign_id else None
-    if campaign_id and campaign is None:
-        errors.add("campaign", "unknown_campaign")
     unit = db.session.get(Unit, unit_id) if unit_id else None
     if unit_id and unit is None:
         errors.add("unit", "unknown_unit")
+    if unit is not None and not actor.covers(unit.path):  # the caller named the unit: say it is not theirs
+        raise NotAuthorized("outside_scope")
+    campaign = visible_campaign(campaign_id, actor) if campaign_id else None
+    if campaign_id and campaign is None:
+        errors.add("campaign", "unknown_campaign")
     if unit is not None and campaign is not None and not unit.path.startswith(f"/{campaign.province_id}/"):
         errors.add("unit", "unit_outside_campaign")
     residence = db.session.get(Unit, residence_id) if residence_id else None
