@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Flask, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, Flask, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import LoginManager, current_user, login_user, logout_user
 from sqlalchemy import func, select
@@ -88,6 +88,12 @@ def logout():
     return redirect(url_for("auth.login"))
 
 
+def _fresh_user() -> None:
+    """Load the user from this request's session, never from a `g` left by an earlier request."""
+    g.pop("_login_user", None)
+
+
 def init_app(app: Flask) -> None:
+    app.before_request(_fresh_user)
     login_manager.init_app(app)
     app.register_blueprint(bp)

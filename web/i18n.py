@@ -3,7 +3,7 @@ session). Labels for the engine's states, actions and roles live here so pages a
 from __future__ import annotations
 
 from flask import Flask, session
-from flask_babel import Babel, get_locale
+from flask_babel import Babel, get_locale, refresh
 from flask_babel import lazy_gettext as _l
 
 LOCALES = ("vi", "en")
@@ -57,5 +57,7 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("BABEL_DEFAULT_LOCALE", "vi")
     app.config.setdefault("BABEL_DEFAULT_TIMEZONE", "Asia/Ho_Chi_Minh")
     babel.init_app(app, locale_selector=select_locale)
+    # Flask-Babel caches the locale on `g`; when an app context outlives one request (tests, CLI), start afresh.
+    app.before_request(refresh)
     app.jinja_env.globals.update(STATE_LABELS=STATE_LABELS, ACTION_LABELS=ACTION_LABELS, ROLE_LABELS=ROLE_LABELS,
                                  current_locale=locale, LOCALES=LOCALES)
