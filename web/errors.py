@@ -45,7 +45,8 @@ def page(status: int, message: str | None = None):
 def _max_mb() -> int:
     from flask import current_app
 
-    return int((current_app.config.get("MAX_CONTENT_LENGTH") or 0) // (1024 * 1024))
+    limit = current_app.config.get("UPLOAD_MAX_BYTES") or current_app.config.get("MAX_CONTENT_LENGTH") or 0
+    return int(limit // (1024 * 1024))
 
 
 def init_app(app: Flask) -> None:

@@ -17,6 +17,11 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)  # a form may stay open during a long scoring session
     app.config.setdefault("PAGE_SIZE", 25)
     app.config.setdefault("LOGIN_ATTEMPTS", "5/300")  # failures per (username, address) per seconds
+    # MAX_CONTENT_LENGTH (MAX_UPLOAD_MB) is the limit a person is told for one file; the request may carry a
+    # little more (form fields, multipart framing), so a file just under the limit is not refused as a whole.
+    if "UPLOAD_MAX_BYTES" not in app.config and app.config.get("MAX_CONTENT_LENGTH"):
+        app.config["UPLOAD_MAX_BYTES"] = app.config["MAX_CONTENT_LENGTH"]
+        app.config["MAX_CONTENT_LENGTH"] += 512 * 1024
     csrf.init_app(app)
 
     @app.before_request
