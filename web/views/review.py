@@ -135,7 +135,8 @@ def batch():
         return redirect(request.referrer or url_for("review.queue"))
     outcomes = engine.fire_batch(ids, action, actor(), reason=(request.form.get("reason") or "").strip() or None)
     db.session.commit()
-    names = dict(db.session.execute(select(Application.id, Application.full_name).where(Application.id.in_(ids))))
+    names = dict(db.session.execute(select(Application.id, Application.full_name)
+                                    .where(Application.id.in_(ids))).all())
     me = actor()
     visible = {a.id for a in db.session.scalars(queries.applications(me).where(Application.id.in_(ids)))}
     rows = [(o, names.get(o.id) if o.id in visible else None) for o in outcomes]
