@@ -32,7 +32,8 @@ def failed_jobs(limit: int = 200) -> list[dict[str, Any]]:
         for job in Job.fetch_many(ids, connection=conn, serializer=q.SERIALIZER):
             if job is None:
                 continue
-            exc = (job.exc_info or "").strip().splitlines()
+            result = job.latest_result()
+            exc = ((result.exc_string if result else None) or "").strip().splitlines()
             out.append({"id": job.id, "queue": registry.name, "function": job.func_name, "args": list(job.args),
                         "error": exc[-1] if exc else "", "ended_at": job.ended_at.isoformat() if job.ended_at else None,
                         "retries_left": job.retries_left})

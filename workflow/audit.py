@@ -129,3 +129,18 @@ def _bad(report: Report, event_id: int | None, problem: str, detail: str) -> Rep
     report.first_bad, report.problem, report.details["detail"] = event_id, problem, detail
     report.waiting = waiting()
     return report
+
+
+def check_head(seq: int, head_hash: str) -> Report:
+    """Verify the chain, then check it still holds a head kept outside the database (`flask audit head` prints
+    one a day): a chain cut short after that head (tail truncation) verifies on its own but fails here."""
+    report = verify()
+    if not report.ok:
+        return report
+    if seq > report.head_seq:
+        return _bad(report, None, "truncated", f"the chain ends at seal {report.head_seq}, the kept head is {seq}")
+    found = db.session.execute(select(seals.c.hash, seals.c.event_id).where(seals.c.seq == seq)).first()
+    if found is None or found[0] != head_hash:
+        return _bad(report, found[1] if found else None, "head_mismatch",
+                    f"seal {seq} does not carry the kept head hash")
+    return report
