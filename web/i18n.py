@@ -53,11 +53,18 @@ def locale() -> str:
     return str(get_locale() or "vi")
 
 
+def short(value: object, keep: int = 12) -> str:
+    """Shorten long hashes in audit details: the first characters identify them for a person."""
+    text = str(value)
+    return text[:keep] + "…" if len(text) == 64 and all(c in "0123456789abcdef" for c in text) else text
+
+
 def init_app(app: Flask) -> None:
     app.config.setdefault("BABEL_DEFAULT_LOCALE", "vi")
     app.config.setdefault("BABEL_DEFAULT_TIMEZONE", "Asia/Ho_Chi_Minh")
     babel.init_app(app, locale_selector=select_locale)
     # Flask-Babel caches the locale on `g`; when an app context outlives one request (tests, CLI), start afresh.
     app.before_request(refresh)
+    app.jinja_env.filters["short"] = short
     app.jinja_env.globals.update(STATE_LABELS=STATE_LABELS, ACTION_LABELS=ACTION_LABELS, ROLE_LABELS=ROLE_LABELS,
                                  current_locale=locale, LOCALES=LOCALES)
