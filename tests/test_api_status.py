@@ -231,6 +231,23 @@ def test_unknown_routes_and_methods_are_json(client, world):
     assert client.post(f"{API}/batches/publish", json={"ids": [1]}, headers=headers).status_code == 404
 
 
+def test_with_csrf_on_the_api_is_exempt_and_unknown_addresses_stay_json(app, client, world, monkeypatch):
+    """The pages protect forms with CSRF; bearer-token calls carry no CSRF token and must not be refused, and
+    an unknown address or method under /api/v1 must not get the pages' HTML CSRF error either."""
+    from .factories import PASSWORD
+
+    monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)
+    token = client.post(f"{API}/tokens", json={"username": world.officer().username, "password": PASSWORD})
+    assert token.status_code == 200
+    headers = {"Authorization": f"Bearer {token.get_json()['token']}", "Accept-Language": "en"}
+    created = client.post(f"{API}/applications", json=new_body(world), headers=headers)
+    assert created.status_code == 201
+    for method, path, status in (("DELETE", f"{API}/applications", 405), ("POST", f"{API}/nothing", 404),
+                                 ("PUT", f"{API}/campaigns", 405), ("PATCH", API, 404)):
+        resp = client.open(path, method=method, headers=headers, json={})
+        assert resp.status_code == status and error_of(resp)["code"] in {"method_not_allowed", "route_not_found"}
+
+
 def test_unknown_route_needs_no_token_to_be_json(client):
     resp = client.get(f"{API}/no/such/thing")
     assert resp.status_code == 404 and error_of(resp)["message"] == "Không có địa chỉ này trong API."

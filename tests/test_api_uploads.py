@@ -127,24 +127,42 @@ def test_raw_bad_names_refused(app, client, world, target, disposition, lang):
     stored.check()
 
 
-def test_oversized_upload_is_413_json_and_stores_nothing(app, client, world, target, monkeypatch):
-    monkeypatch.setitem(app.config, "MAX_CONTENT_LENGTH", 64 * 1024)
+MB = 1024 * 1024
+
+
+@pytest.fixture
+def one_mb(app, monkeypatch):
+    """A 1 MB file limit, with the request allowed a little more for the multipart framing (as the app does)."""
+    monkeypatch.setitem(app.config, "UPLOAD_MAX_BYTES", MB)
+    monkeypatch.setitem(app.config, "MAX_CONTENT_LENGTH", MB + 64 * 1024)
+
+
+@pytest.mark.parametrize(("size", "code"), [
+    (MB + 1, "upload_too_large"),  # the file is over the limit, the request still fits: judged by the check
+    (MB + 200 * 1024, "payload_too_large"),  # the request itself is over: refused while the form is read
+])
+def test_oversized_upload_is_413_json_and_stores_nothing(app, client, world, target, one_mb, size, code):
     stored = NothingStored(app, target)
-    big = PDF + b"0" * (64 * 1024)
-    for lang, message in (("vi", "Tệp vượt quá 0 MB."), ("en", "The file exceeds 0 MB.")):
-        resp = upload(client, target.id, world.officer(), "lớn.pdf", big, lang)
+    big = PDF + b"0" * (size - len(PDF))
+    for lang, message in (("vi", "Tệp vượt quá 1 MB."), ("en", "The file exceeds 1 MB.")):
+        resp = upload(client, target.id, world.officer(), "hồ sơ lớn.pdf", big, lang)
         assert resp.status_code == 413
         err = error_of(resp)
-        assert err["code"] == "payload_too_large" and err["message"] == message
+        assert err["code"] == code and err["message"] == message
     stored.check()
 
 
-def test_oversized_at_the_real_limit(app, client, world, target):
-    limit = app.config["MAX_CONTENT_LENGTH"]
+def test_file_exactly_at_the_limit_is_accepted(app, client, world, target, one_mb):
+    resp = upload(client, target.id, world.officer(), "vừa đủ.pdf", PDF + b"0" * (MB - len(PDF)))
+    assert resp.status_code == 201 and resp.get_json()["evidence"]["size"] == MB
+
+
+def test_oversized_at_the_configured_limit(app, client, world, target):
+    limit = app.config.get("UPLOAD_MAX_BYTES") or app.config["MAX_CONTENT_LENGTH"]
     stored = NothingStored(app, target)
     resp = upload(client, target.id, world.officer(), "lớn.pdf", PDF + b"0" * limit, "en")
     assert resp.status_code == 413
-    assert error_of(resp)["message"] == f"The file exceeds {limit // (1024 * 1024)} MB."
+    assert error_of(resp)["message"] == f"The file exceeds {limit // MB} MB."
     stored.check()
 
 

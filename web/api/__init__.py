@@ -48,16 +48,16 @@ def _unmatched_as_json() -> Response | None:
     return None
 
 
-bp.before_app_request(_unmatched_as_json)
-
-
 @bp.record_once
-def _exempt_from_csrf(state) -> None:
-    """Bearer tokens, not cookies, authenticate the API, so CSRF does not apply; exempt it when Flask-WTF is set up
-    before registration (the pages exempt the blueprint named "api" otherwise)."""
+def _app_wide_hooks(state) -> None:
+    """Bearer tokens, not cookies, authenticate the API, so CSRF does not apply: exempt the blueprint when Flask-WTF
+    is set up before registration (the pages skip the blueprint named "api" otherwise). The hook for unmatched
+    addresses goes first among the app's before-request hooks, so that no page hook (CSRF, login) answers an
+    unknown /api/v1 address with HTML."""
     csrf = state.app.extensions.get("csrf")
     if csrf is not None and hasattr(csrf, "exempt"):
         csrf.exempt(bp)
+    state.app.before_request_funcs.setdefault(None, []).insert(0, _unmatched_as_json)
 
 
 from . import applications, audit, auth, campaigns, errors, inbox, openapi  # noqa: E402  (routes register on import)

@@ -23,13 +23,12 @@ from workflow.vocabulary import ACTIONS, STATES
 from . import bp
 from .auth import current_actor
 from .campaigns import visible_campaign
-from .errors import ApiError, FieldErrors
+from .errors import ApiError, FieldErrors, upload_limit
 from .util import commit, date_field, int_field, iso, json_body, paged, query_int, string_field
 
 CITIZEN_ID = re.compile(r"^\d{12}$")
 MAX_BATCH = 5000
 MAX_REASON = 2000
-DEFAULT_UPLOAD_LIMIT = 10 * 1024 * 1024
 
 
 # ---------------------------------------------------------------- serialisation
@@ -208,7 +207,7 @@ def upload_evidence(app_id: int):
         errors.add("file", "file")
     errors.raise_if_any()
     upload = files[0]
-    limit = current_app.config.get("MAX_CONTENT_LENGTH") or DEFAULT_UPLOAD_LIMIT
+    limit = upload_limit()
     checked = uploads.check(upload.filename, upload.stream.read(limit + 1), limit)
     item = operations.add_evidence(app, actor, criterion_code=criterion, original_name=checked.original_name,
                                    size=checked.size, sha256=checked.sha256, media_type=checked.media_type,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, jsonify, request
+from flask import Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException, default_exceptions
 
 from web.uploads import UploadRejected
@@ -118,9 +118,25 @@ def _workflow_error(exc: WorkflowError) -> Response:
     return error_response(exc.status, exc.code, exc.message(locale()), params=_jsonable(exc.params) or None)
 
 
+def upload_limit() -> int:
+    """The size a person is told for one file: UPLOAD_MAX_BYTES when the pages set it (MAX_CONTENT_LENGTH then
+    leaves room for the multipart framing), else MAX_CONTENT_LENGTH, else 10 MB."""
+    config = current_app.config
+    return int(config.get("UPLOAD_MAX_BYTES") or config.get("MAX_CONTENT_LENGTH") or 10 * 1024 * 1024)
+
+
+def upload_limit_mb() -> str:
+    mb = upload_limit() / (1024 * 1024)
+    return f"{mb:g}" if mb >= 1 else f"{mb:.2f}"
+
+
 def _upload_rejected(exc: UploadRejected) -> Response:
+    """A refused file: 413 when it is too large (as when the whole request is), 422 for everything else."""
     db.session.rollback()
-    return error_response(422, f"upload_{exc.code}", exc.message(locale()), fields={"file": exc.message(locale())})
+    status = 413 if exc.code == "too_large" else 422
+    message = text(MESSAGES, "payload_too_large", limit_mb=upload_limit_mb()) if status == 413 else exc.message(
+        locale())
+    return error_response(status, f"upload_{exc.code}", message, fields={"file": message})
 
 
 def http_error(exc: HTTPException) -> Response:
@@ -136,10 +152,7 @@ def http_error(exc: HTTPException) -> Response:
         if allowed:
             headers["Allow"] = ", ".join(sorted(allowed))
     elif status == 413:
-        from flask import current_app
-
-        limit_mb = (current_app.config.get("MAX_CONTENT_LENGTH") or 0) // (1024 * 1024)
-        code, message = "payload_too_large", text(MESSAGES, "payload_too_large", limit_mb=limit_mb)
+        code, message = "payload_too_large", text(MESSAGES, "payload_too_large", limit_mb=upload_limit_mb())
     elif status == 400:
         code, message = "bad_request", text(MESSAGES, "http_error", status=status)
     else:

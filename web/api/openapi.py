@@ -215,7 +215,8 @@ RESPONSES = {
                                  "forbidden)."),
     "NotFound": _error_response("Not found, or outside your units (never revealed as forbidden)."),
     "Conflict": _error_response("The version you sent is stale: someone changed the application (conflict)."),
-    "TooLarge": _error_response("The request exceeds the upload limit (payload_too_large)."),
+    "TooLarge": _error_response("The file exceeds the upload limit (upload_too_large) or the whole request does "
+                                "(payload_too_large). Nothing is stored."),
     "Unprocessable": _error_response("Field errors (invalid_input, with `fields`) or a refusal by the engine: a "
                                      "guard (e.g. evidence_missing, total_below_pass, reason_required, "
                                      "duplicate_subject) or an action not possible in this state "
