@@ -408,3 +408,18 @@ def test_refused_action_writes_nothing_and_success_commits(client, world):
     assert events_of(target.id) == before + 1
     detail = client.get(f"{API}/applications/{target.id}", headers=headers).get_json()
     assert detail["state"] == "recognised" and detail["allowed_actions"] == ["revoke"]
+
+
+def test_xht_commune_files_itself(client, world):
+    headers = bearer(world.appraiser())
+    resp = client.post(f"{API}/applications", headers=headers,
+                       json={"campaign": world.xht.id, "unit": world.communes[0].id, "target_level": 2})
+    assert resp.status_code == 201, resp.get_json()
+    body = resp.get_json()
+    assert (body["full_name"], body["citizen_id"], body["target_level"]) == ("Xã Đông Phong", None, 2)
+    assert body["rubric"]["kind"] == "met" and body["allowed_actions"] == ["submit", "withdraw"]
+    rubric = client.get(f"{API}/campaigns/{world.xht.id}/rubric", headers=headers).get_json()
+    assert rubric["kind"] == "met" and all(c["max"] == 1 for c in rubric["criteria"])
+    again = client.post(f"{API}/applications", headers=headers,
+                        json={"campaign": world.xht.id, "unit": world.communes[0].id})
+    assert again.status_code == 422 and error_of(again)["code"] == "duplicate_commune"
