@@ -31,12 +31,17 @@ def kick() -> None:
 
 
 def _after_commit(session: Session) -> None:
+    # SQLAlchemy also signals after_commit when a SAVEPOINT is released; the outer transaction (and its write
+    # lock) is still open then, and its rows are not visible to anyone yet.
+    if session.get_nested_transaction() is not None:
+        return
     if session.info.pop(FLAG, False):
         kick()
 
 
-def _after_rollback(session: Session, _previous_transaction) -> None:
-    session.info.pop(FLAG, None)
+def _after_rollback(session: Session, previous_transaction) -> None:
+    if previous_transaction.parent is None:  # the whole transaction, not a savepoint, was rolled back
+        session.info.pop(FLAG, None)
 
 
 def install() -> None:

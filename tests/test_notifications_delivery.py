@@ -240,3 +240,14 @@ def test_relay_cli_once(notif_app, runner, world, redis_server):
     nq.reset_clients()
     result = runner.invoke(args=["outbox", "relay", "--once"])
     assert result.exit_code == 0 and "handed 5" in result.output and "pending 0" in result.output
+
+
+def test_a_released_savepoint_is_not_a_commit(notif_app, world):
+    app = cdht_at(world, "commune_appraisal")
+    engine.fire(app.id, "approve", world.appraiser())
+    with db.session.begin_nested():  # e.g. operations.create_application guarding a unique index
+        pass
+    assert db.session.info.get(FLAG) is True  # still owed: the outer transaction has not committed
+    pending = select(func.count()).select_from(OutboxMessage).where(OutboxMessage.handed_at.is_(None))
+    db.session.commit()
+    assert db.session.scalar(pending) == 0 and FLAG not in db.session.info
