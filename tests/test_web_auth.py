@@ -142,3 +142,47 @@ def test_every_message_is_translated_and_compiled(tmp_path):
         compiled = {(m.id if isinstance(m.id, str) else m.id[0]): m.string if isinstance(m.string, str)
                     else tuple(m.string) for m in read_mo(fh) if m.id}
     assert compiled == translated
+
+
+@pytest.fixture
+def redis_url(tmp_path):
+    """A throwaway redis-server on a free port (Debian's binary), for the shared login counter."""
+    import shutil
+    import socket
+    import time
+
+    binary = shutil.which("redis-server")
+    assert binary, "redis-server is required (apt-get install redis-server)"
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                             "--dir", str(tmp_path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.05)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=5)
+
+
+def test_login_limit_is_shared_through_redis(app, client, world, redis_url, monkeypatch):
+    """With REDIS_URL set, every process counts the same failures (and a success clears them)."""
+    from web import ratelimit
+
+    monkeypatch.setitem(app.extensions, "login_counter", ratelimit.RedisCounter(redis_url))
+    officer = world.officer()
+    for _ in range(4):
+        login(client, officer, "wrong")
+    other_process = ratelimit.RedisCounter(redis_url)
+    assert other_process.count(f"{officer.username.lower()}|127.0.0.1") == 4
+    assert login(client, officer).status_code == 302  # the fifth try succeeds and clears the count
+    assert other_process.count(f"{officer.username.lower()}|127.0.0.1") == 0
+    client.post("/logout")
+    for _ in range(5):
+        login(client, officer, "wrong")
+    assert login(client, officer).status_code == 429

@@ -45,10 +45,10 @@ class RedisCounter:
         return int(self._r.get(f"login:{key}") or 0)
 
     def hit(self, key: str, window: int) -> int:
-        pipe = self._r.pipeline()
-        pipe.incr(f"login:{key}")
-        pipe.expire(f"login:{key}", window, nx=True)
-        return int(pipe.execute()[0])
+        n = int(self._r.incr(f"login:{key}"))
+        if n == 1:  # the first failure opens the window
+            self._r.expire(f"login:{key}", window)
+        return n
 
     def clear(self, key: str) -> None:
         self._r.delete(f"login:{key}")
