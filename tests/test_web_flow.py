@@ -49,17 +49,37 @@ def test_nomination_form_validates_and_creates(client, world):
                     "Vui lòng chọn nhóm đối tượng."):
         assert message in body
     assert db.session.scalar(select(func.count()).select_from(Application)) == 0
+    assert "Vui lòng chọn nơi cư trú." in body
+    foreign = client.post(f"/campaigns/{world.cdht.id}/applications/new", data={
+        "unit_id": world.branch().id, "full_name": "Nguyễn Thị Hạnh", "date_of_birth": "1985-03-08",
+        "citizen_id": "027185001234", "subject_group": "1", "residence_id": world.branch(1).id})
+    assert foreign.status_code == 422  # a village of another commune is not offered, nor accepted
     good = client.post(f"/campaigns/{world.cdht.id}/applications/new", data={
         "unit_id": world.branch().id, "full_name": "  Nguyễn   Thị Hạnh ", "date_of_birth": "1985-03-08",
-        "citizen_id": "027185001234", "subject_group": "1"})
+        "citizen_id": "027185001234", "subject_group": "1", "residence_id": world.branch(0, 1).id})
     assert good.status_code == 302
     created = db.session.scalar(select(Application))
     assert created.full_name == "Nguyễn Thị Hạnh" and created.date_of_birth == date(1985, 3, 8)
+    assert created.residence_unit_id == world.branch(0, 1).id
     assert good.location == f"/applications/{created.id}"
     twin = client.post(f"/campaigns/{world.cdht.id}/applications/new", data={
         "unit_id": world.branch().id, "full_name": "Người Khác", "date_of_birth": "1990-01-01",
-        "citizen_id": "027185001234", "subject_group": "2"})
+        "citizen_id": "027185001234", "subject_group": "2", "residence_id": world.branch().id})
     assert twin.status_code == 422 and "đã có hồ sơ trong đợt đánh giá này" in text(twin)
+
+
+def test_commune_nominates_itself_for_xht(client, world):
+    login(client, world.appraiser())
+    page = client.get("/campaigns").get_data(as_text=True)
+    assert 'id="new-XHT"' in page and 'id="new-CDHT"' not in page
+    response = client.post(f"/campaigns/{world.xht.id}/applications/new",
+                           data={"unit_id": world.communes[0].id, "target_level": "1"})
+    assert response.status_code == 302
+    created = db.session.scalar(select(Application))
+    assert created.full_name == world.communes[0].name and created.state == "evidence_collection"
+    again = client.post(f"/campaigns/{world.xht.id}/applications/new",
+                        data={"unit_id": world.communes[0].id, "target_level": "1"})
+    assert again.status_code == 422 and "Xã này đã có hồ sơ trong đợt đánh giá này." in text(again)
 
 
 def test_campaigns_of_the_year_offer_nomination_to_branch_officers_only(client, world):

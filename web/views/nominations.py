@@ -35,6 +35,16 @@ def _creator_units(campaign: Campaign) -> list[Unit]:
     return sorted(units.values(), key=lambda u: u.name)
 
 
+def _residences(units: list[Unit]) -> list[Unit]:
+    """Where a nominee may live: the creating units' commune and its villages (branches), by name."""
+    from sqlalchemy import or_, select
+
+    parents = {u.parent_id for u in units if u.parent_id} | {u.id for u in units}
+    rows = db.session.scalars(select(Unit).where(or_(Unit.id.in_(parents), Unit.parent_id.in_(parents)))
+                              .order_by(Unit.path))
+    return list(rows)
+
+
 def _parse_date(value: str) -> date | None:
     try:
         return date.fromisoformat(value.strip())
@@ -51,7 +61,8 @@ def new(campaign_id: int):
         abort(403)
     rubric = spec(campaign.rubric_id)
     form = {k: (request.form.get(k) or "").strip() for k in
-            ("full_name", "date_of_birth", "citizen_id", "subject_group", "unit_id", "target_level")}
+            ("full_name", "date_of_birth", "citizen_id", "subject_group", "unit_id", "target_level", "residence_id")}
+    residences = _residences(units)
     errors: dict[str, str] = {}
     if request.method == "POST":
         unit = next((u for u in units if str(u.id) == form["unit_id"]), None)
@@ -68,12 +79,15 @@ def new(campaign_id: int):
                 errors["citizen_id"] = _("The citizen ID has exactly 12 digits.")
             if rubric.frameworks and form["subject_group"] not in rubric.frameworks:
                 errors["subject_group"] = _("Choose a subject group.")
+            residence = next((r for r in residences if str(r.id) == form["residence_id"]), None)
+            if residence is None:
+                errors["residence_id"] = _("Choose the place of residence.")
         if not errors:
             try:
                 app = operations.create_application(
                     campaign, unit, actor(), full_name=form["full_name"] or None, date_of_birth=dob,
                     citizen_id=form["citizen_id"] or None, subject_group=form["subject_group"] or None,
-                    residence_unit=unit if person else None,
+                    residence_unit=residence if person else None,
                     target_level=int(form["target_level"]) if form["target_level"].isdigit() else 1)
             except WorkflowError as exc:
                 db.session.rollback()
@@ -88,7 +102,7 @@ def new(campaign_id: int):
     lang = "en" if locale().startswith("en") else "vi"
     groups = {f["code"]: f["name"][lang] for f in campaign.rubric.definition.get("frameworks", [])}
     return render_template("new_application.html", campaign=campaign, units=units, rubric=rubric, form=form,
-                           errors=errors, subject_groups=groups), status
+                           errors=errors, subject_groups=groups, residences=residences), status
 
 
 @bp.post("/applications/<int:application_id>/evidence")
