@@ -116,7 +116,10 @@ def test_role_pages(client, world, role):
     user = _user(world, role, True)
     client.post("/login", data={"username": user.username, "password": PASSWORD})
     audit_ok = role in ("auditor", "admin")
-    assert client.get("/audit/log").status_code == (200 if audit_ok else 403)
+    log = client.get("/audit/log")
+    assert log.status_code == (200 if audit_ok else 403)
+    if not audit_ok:
+        assert "Bạn không có quyền thực hiện" in log.get_data(as_text=True)
     assert client.get("/audit/chain").status_code == (200 if audit_ok else 403)
     decides = role == "provincial_approver"
     assert client.get(f"/decisions/new?campaign={world.cdht.id}").status_code == (200 if decides else 403)
