@@ -33,6 +33,10 @@ ACTION_LABELS = {
     "evidence": _l("Upload evidence"),
     "decision": _l("Recognition decision"),
 }
+GUARD_LABELS = {
+    "evidence_complete": _l("evidence for every required criterion"),
+    "passes_rubric": _l("meets the pass rule"),
+}
 ROLE_LABELS = {
     "branch_officer": _l("Branch officer"),
     "commune_appraiser": _l("Commune appraiser"),
@@ -66,5 +70,6 @@ def init_app(app: Flask) -> None:
     # Flask-Babel caches the locale on `g`; when an app context outlives one request (tests, CLI), start afresh.
     app.before_request(refresh)
     app.jinja_env.filters["short"] = short
-    app.jinja_env.globals.update(STATE_LABELS=STATE_LABELS, ACTION_LABELS=ACTION_LABELS, ROLE_LABELS=ROLE_LABELS,
+    app.jinja_env.globals.update(GUARD_LABELS=GUARD_LABELS,
+                                 STATE_LABELS=STATE_LABELS, ACTION_LABELS=ACTION_LABELS, ROLE_LABELS=ROLE_LABELS,
                                  current_locale=locale, LOCALES=LOCALES)

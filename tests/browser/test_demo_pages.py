@@ -56,6 +56,10 @@ def test_demo_main_pages(live, new_page, artifacts):
     auditor.screenshot(path=shots / "audit-timeline.png")
     auditor.goto(f"{live}/audit/chain")
     expect(auditor.locator("#chain-ok")).to_be_visible()
+    auditor.goto(f"{live}/titles/CDHT/diagram")
+    expect(auditor.locator("#transitions")).to_contain_text("Trả lại để bổ sung")
+    expect(auditor.locator("#mermaid-source")).to_contain_text("stateDiagram")
+    auditor.screenshot(path=shots / "workflow-cdht.png", full_page=True)
 
 
 def test_disguised_file_is_refused_in_the_browser(live, new_page, world):

@@ -36,4 +36,22 @@ def diagram(code: str):
         abort(404)
     d = definition(title.code)
     steps = sorted(d.steps.values(), key=lambda s: (d.states.index(s.source), s.action))
-    return render_template("diagram.html", title=title, d=d, steps=steps, source=mermaid(title.code))
+    return render_template("diagram.html", title=title, d=d, steps=steps, source=mermaid(title.code),
+                           actors=_stage_actors(title.code))
+
+
+def _stage_actors(code: str) -> dict:
+    """Who acts at each stage today in the user's province (the approval chain is data, per period)."""
+    from workflow import clock
+    from workflow.chains import chain_for
+    from workflow.errors import WorkflowError
+
+    from .common import actor
+
+    grants = actor().grants
+    if not grants:
+        return {}
+    try:
+        return chain_for(code, int(grants[0].unit_path.split("/", 2)[1]), clock.today()).stages
+    except WorkflowError:
+        return {}
