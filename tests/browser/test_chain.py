@@ -131,6 +131,9 @@ def test_cdht_through_the_chain(live, new_page, world, artifacts):
     auditor_page.screenshot(path=artifacts / "06-auditor-timeline.png", full_page=True)
     auditor_page.goto(f"{live}/audit/chain")
     expect(auditor_page.locator("h1")).to_have_text("Tình trạng chuỗi kiểm toán")
+    forged = auditor_page.request.post(f"{live}/applications/{app_id}/actions/revoke",
+                                       form={"version": "99", "reason": "giả mạo"})
+    assert forged.status == 400 and "Biểu mẫu đã hết hạn" in forged.text()  # CSRF is on in the live server
 
     db.session.remove()
     final = db.session.get(Application, app_id)
