@@ -21,7 +21,7 @@ def kick() -> None:
     from . import relay, sealing
 
     try:
-        relay.relay()
+        relay.relay(from_commit=True)
     except Exception:  # noqa: BLE001 - see the module docstring
         log.exception("outbox relay after commit failed; the periodic sweep will retry")
     try:

@@ -11,10 +11,12 @@ log = logging.getLogger(__name__)
 
 @job
 def deliver(outbox_ids: list[int]) -> dict[str, int]:
-    """Deliver the notices owed for these outbox rows (idempotent)."""
-    from . import delivery
+    """Deliver the notices owed for these outbox rows (idempotent), then hand over what piled up meanwhile."""
+    from . import delivery, relay
 
-    return delivery.deliver(outbox_ids)
+    counts = delivery.deliver(outbox_ids)
+    counts["handed"] = relay.relay()
+    return counts
 
 
 @job

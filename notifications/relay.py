@@ -12,6 +12,7 @@ import logging
 from datetime import timedelta
 
 from flask import current_app
+from redis.exceptions import RedisError
 from sqlalchemy import select, update
 
 from workflow import clock
@@ -58,11 +59,18 @@ def _hand(where, limit: int) -> int:
     return len(ids)
 
 
-def relay(limit: int = 500, rounds: int = 20) -> int:
-    """Hand pending rows to RQ, `limit` a round, until none is left (or `rounds` is reached); return how many."""
+def relay(limit: int = 500, rounds: int = 20, from_commit: bool = False) -> int:
+    """Hand pending rows to RQ, `limit` a round, until none is left (or `rounds` is reached); return how many.
+
+    from_commit: the after-commit kick. When delivery jobs are already waiting in the queue (a backlog of
+    NOTIFY_KICK_BACKLOG or more), it leaves the rows pending: each delivery job relays at its end, so under load
+    the rows that piled up travel together in a few jobs instead of one job per commit (a forking worker pays a
+    fork per job)."""
     if q.redis_url() is None and not q.inline():
         return 0
     if q.recently_down():
+        return 0
+    if from_commit and not q.inline() and _backlog() >= int(current_app.config.get("NOTIFY_KICK_BACKLOG", 2)):
         return 0
     total = 0
     for _ in range(rounds):
@@ -71,6 +79,14 @@ def relay(limit: int = 500, rounds: int = 20) -> int:
         if n < limit:
             break
     return total
+
+
+def _backlog() -> int:
+    try:
+        return q.queue(q.NOTICES).count
+    except RedisError:
+        q.mark_down()
+        return 1 << 30
 
 
 def sweep_abandoned(minutes: float | None = None, limit: int = 1000) -> int:

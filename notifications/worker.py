@@ -8,12 +8,29 @@ listens to the same queues, and the scheduler role is taken by one of them at a 
 from __future__ import annotations
 
 import logging
+from datetime import date
 
 from flask import Flask
 from rq import SimpleWorker, Worker
 
+from workflow.errors import WorkflowError
+
 from . import appctx, schedule
 from . import queue as q
+
+
+def warm_caches() -> None:
+    """Load the approval chains before forking, so that no work horse reloads them; then close every pooled
+    connection, so that none is inherited by a horse."""
+    from workflow import chains
+    from workflow.db import db
+
+    try:
+        chains.chain_for("CDHT", 0, date.today())
+    except WorkflowError:
+        pass
+    db.session.remove()
+    db.engine.dispose()
 
 
 def run(app: Flask, burst: bool = False, simple: bool = False, queues: tuple[str, ...] = q.QUEUES,
@@ -21,6 +38,7 @@ def run(app: Flask, burst: bool = False, simple: bool = False, queues: tuple[str
     """Start working; return whether any job ran (burst mode returns when the queues are empty)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     appctx.bind(app)
+    warm_caches()
     conn = q.connection()
     schedule.ensure()
     cls = SimpleWorker if simple else Worker
