@@ -378,6 +378,47 @@ def test_action_needs_a_version_422(client, world):
     assert invalid.status_code == 422 and error_of(invalid)["code"] == "invalid_action"
 
 
+def test_numbers_beyond_32_bits_are_refused_cleanly(client, world):
+    """Found by the schemathesis run: a huge id once reached the database and failed there (500)."""
+    headers = bearer(world.approver)
+    huge = 2**63
+    for path in (f"{API}/applications/{huge}", f"{API}/applications/{huge}/history",
+                 f"{API}/campaigns/{huge}/rubric", f"{API}/applications/1/evidence/{huge}"):
+        resp = client.get(path, headers=headers)
+        assert resp.status_code == 404 and error_of(resp)["code"] in {"route_not_found", "not_found"}, path
+    listed = client.get(f"{API}/applications?unit={huge}&campaign={huge}", headers=headers)
+    assert listed.status_code == 422 and set(error_of(listed)["fields"]) == {"unit", "campaign"}
+    created = client.post(f"{API}/applications", headers=bearer(world.officer()),
+                          json=new_body(world, campaign=huge, unit=huge, residence_unit=huge, target_level=huge))
+    assert created.status_code == 422
+    assert set(error_of(created)["fields"]) == {"campaign", "unit", "residence_unit", "target_level"}
+    batch = client.post(f"{API}/batches/approve", headers=headers, json={"ids": [1, huge]})
+    assert batch.status_code == 422
+    action = client.post(f"{API}/applications/1/actions/approve", headers=headers, json={"version": huge})
+    assert action.status_code in (404, 422)
+
+
+def test_control_characters_and_lone_surrogates_are_refused(client, world):
+    """Found by the schemathesis run on PostgreSQL: a NUL in a string reached the database and failed there (500)."""
+    target = cdht_at(world, "commune_appraisal")
+    headers = bearer(world.appraiser(), "en")
+    for bad in ("a\x00b", "tab\x1bescape", "\ud800"):
+        resp = client.post(f"{API}/tokens", json={"username": bad, "password": "x"})
+        assert resp.status_code == 422 and set(error_of(resp)["fields"]) == {"username"}
+        resp = client.post(f"{API}/applications", headers=bearer(world.officer()), json=new_body(world, full_name=bad))
+        assert resp.status_code == 422 and set(error_of(resp)["fields"]) == {"full_name"}
+        if bad.isascii():  # a lone surrogate cannot even be put into a URL
+            resp = client.get(f"{API}/applications", query_string={"q": bad}, headers=headers)
+            assert resp.status_code == 422
+            assert error_of(resp)["fields"] == {"q": "Contains control or invalid characters."}
+        resp = client.post(f"{API}/applications/{target.id}/actions/return", headers=headers,
+                           json={"version": target.version, "reason": f"Thiếu {bad}"})
+        assert resp.status_code == 422 and set(error_of(resp)["fields"]) == {"reason"}
+    multiline = client.post(f"{API}/applications/{target.id}/actions/return", headers=headers,
+                            json={"version": target.version, "reason": "Thiếu:\n- minh chứng 2.1\n\t- ảnh chụp"})
+    assert multiline.status_code == 200
+
+
 def test_list_query_errors_422(client, world):
     resp = client.get(f"{API}/applications?state=flying&page=0&per_page=1000&unit=x", headers=bearer(world.approver))
     assert resp.status_code == 422

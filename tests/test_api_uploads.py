@@ -229,10 +229,18 @@ def test_evidence_of_another_application_is_404(client, world, target):
 
 
 def test_upload_with_stale_version_409_stores_nothing(app, client, world, target):
+    seen = target.version
+    assert upload(client, target.id, world.officer(), "trước.pdf", PDF).status_code == 201  # someone else's
     stored = NothingStored(app, target)
     resp = client.post(f"{API}/applications/{target.id}/evidence", headers=bearer(world.officer()),
-                       data={"criterion": "1.1", "version": str(target.version - 1),
+                       data={"criterion": "1.1", "version": str(seen),
                              "file": (io.BytesIO(PDF + b"unique-409"), "a.pdf")},
                        content_type="multipart/form-data")
     assert resp.status_code == 409 and error_of(resp)["code"] == "conflict"
+    stored.check()
+    for bad in ("0", "x1", "99999999999999999999", "١٢"):  # zero, not a number, too large, non-ASCII digits
+        resp = client.post(f"{API}/applications/{target.id}/evidence", headers=bearer(world.officer()),
+                           data={"criterion": "1.1", "version": bad, "file": (io.BytesIO(PDF), "a.pdf")},
+                           content_type="multipart/form-data")
+        assert resp.status_code == 422 and set(error_of(resp)["fields"]) == {"version"}, bad
     stored.check()

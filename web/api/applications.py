@@ -24,7 +24,7 @@ from . import bp
 from .auth import current_actor
 from .campaigns import visible_campaign
 from .errors import ApiError, FieldErrors, upload_limit
-from .util import commit, date_field, int_field, iso, json_body, paged, query_int, string_field
+from .util import ID, MAX_INT, commit, date_field, int_field, iso, json_body, paged, query_int, string_field
 
 CITIZEN_ID = re.compile(r"^\d{12}$")
 MAX_BATCH = 5000
@@ -88,19 +88,17 @@ def list_applications():
         errors.add("state", "choice", choices=", ".join(STATES))
     unit_id = query_int("unit", errors)
     campaign_id = query_int("campaign", errors)
-    q = request.args.get("q") or None
-    if q is not None and len(q) > 100:
-        errors.add("q", "too_long", max=100)
+    q = string_field(request.args, "q", errors, required=False, max_len=100) or None
     stmt = queries.applications(current_actor(), state=state, unit_id=unit_id, campaign_id=campaign_id, q=q)
     return paged(stmt, summary, errors)
 
 
-@bp.get("/applications/<int:app_id>")
+@bp.get(f"/applications/<{ID}:app_id>")
 def get_application(app_id: int):
     return detail(operations.get_visible(app_id, current_actor()))
 
 
-@bp.get("/applications/<int:app_id>/history")
+@bp.get(f"/applications/<{ID}:app_id>/history")
 def application_history(app_id: int):
     """The audit events of one file, oldest first: who did what, when, from which state to which, and why."""
     operations.get_visible(app_id, current_actor())
@@ -157,7 +155,7 @@ def create_application():
 
 # ---------------------------------------------------------------- scores
 
-@bp.put("/applications/<int:app_id>/scores")
+@bp.put(f"/applications/<{ID}:app_id>/scores")
 def put_scores(app_id: int):
     """Record points per criterion: {"scores": {"1.1": 9, ...}, "reason": "...", "version": n}. Only the codes
     given change; at appraisal stages an appraiser's adjustment needs a reason."""
@@ -172,7 +170,7 @@ def put_scores(app_id: int):
         for code, value in values.items():
             if isinstance(value, bool) or not isinstance(value, int):
                 errors.add(f"scores.{code}", "integer")
-    reason = string_field(body, "reason", errors, required=False, max_len=MAX_REASON)
+    reason = string_field(body, "reason", errors, required=False, max_len=MAX_REASON, multiline=True)
     version = int_field(body, "version", errors, required=False)
     actor = current_actor()
     app = operations.get_visible(app_id, actor)  # not found beats a malformed body: existence never leaks
@@ -188,7 +186,7 @@ def _upload_dir() -> str:
     return current_app.config["UPLOAD_DIR"]
 
 
-@bp.post("/applications/<int:app_id>/evidence")
+@bp.post(f"/applications/<{ID}:app_id>/evidence")
 def upload_evidence(app_id: int):
     """Multipart: `criterion` (a rubric code), `file`, optional `version`. The type is judged from the content;
     the bytes are written under their sha256 only after the engine accepted the record."""
@@ -196,12 +194,11 @@ def upload_evidence(app_id: int):
     app = operations.get_visible(app_id, actor)
     errors = FieldErrors()
     criterion = string_field(request.form, "criterion", errors, max_len=32)  # reading the form may raise 413
-    version = None
-    raw_version = request.form.get("version")
-    if raw_version:
-        version = int(raw_version) if raw_version.isdigit() else None
-        if version is None:
-            errors.add("version", "integer")
+    raw_version = request.form.get("version") or None
+    if raw_version is not None and not (raw_version.isascii() and raw_version.isdigit()):
+        errors.add("version", "integer")
+        raw_version = None
+    version = int_field({"version": int(raw_version[:12])}, "version", errors) if raw_version else None
     files = request.files.getlist("file")
     if len(files) != 1:
         errors.add("file", "file")
@@ -217,7 +214,7 @@ def upload_evidence(app_id: int):
     return {"evidence": evidence_dict(item), "application": {"id": app.id, "version": app.version}}, 201
 
 
-@bp.get("/applications/<int:app_id>/evidence/<int:evidence_id>")
+@bp.get(f"/applications/<{ID}:app_id>/evidence/<{ID}:evidence_id>")
 def download_evidence(app_id: int, evidence_id: int):
     """The stored file as an attachment under its original (Vietnamese) name; never rendered inline."""
     operations.get_visible(app_id, current_actor())
@@ -241,14 +238,14 @@ def _action(action: str) -> str:
     return action
 
 
-@bp.post("/applications/<int:app_id>/actions/<action>")
+@bp.post(f"/applications/<{ID}:app_id>/actions/<action>")
 def act(app_id: int, action: str):
     """One workflow action with the version the caller saw: {"version": n, "reason": "..."}."""
     action = _action(action)
     body = json_body()
     errors = FieldErrors()
     version = int_field(body, "version", errors)
-    reason = string_field(body, "reason", errors, required=False, max_len=MAX_REASON)
+    reason = string_field(body, "reason", errors, required=False, max_len=MAX_REASON, multiline=True)
     actor = current_actor()
     operations.get_visible(app_id, actor)  # not found beats a malformed body: existence never leaks
     errors.raise_if_any()
@@ -269,9 +266,9 @@ def batch(action: str):
     errors = FieldErrors()
     ids = body.get("ids")
     if (not isinstance(ids, list) or not 0 < len(ids) <= MAX_BATCH
-            or not all(isinstance(i, int) and not isinstance(i, bool) and i > 0 for i in ids)):
+            or not all(isinstance(i, int) and not isinstance(i, bool) and 0 < i <= MAX_INT for i in ids)):
         errors.add("ids", "list_of_ids", max=MAX_BATCH)
-    reason = string_field(body, "reason", errors, required=False, max_len=MAX_REASON)
+    reason = string_field(body, "reason", errors, required=False, max_len=MAX_REASON, multiline=True)
     errors.raise_if_any()
     outcomes = engine.fire_batch(ids, action, current_actor(), reason=reason)
     commit()

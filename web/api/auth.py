@@ -120,7 +120,7 @@ def create_token():
     body = json_body()
     errors = FieldErrors()
     username = string_field(body, "username", errors, max_len=80)
-    password = string_field(body, "password", errors, max_len=1024, strip=False)
+    password = string_field(body, "password", errors, max_len=1024, strip=False, any_char=True)
     errors.raise_if_any()
     key = _throttle_key(username)
     _check_throttle(key)

@@ -14,7 +14,7 @@ from workflow.rubrics import spec
 from . import bp
 from .auth import current_actor
 from .errors import ApiError
-from .util import iso
+from .util import ID, iso
 
 
 def provinces_of(actor: Actor) -> set[int]:
@@ -44,7 +44,7 @@ def list_campaigns():
     return {"items": [campaign_dict(c) for c in rows]}
 
 
-@bp.get("/campaigns/<int:campaign_id>/rubric")
+@bp.get(f"/campaigns/<{ID}:campaign_id>/rubric")
 def campaign_rubric(campaign_id: int):
     """The rubric version the campaign pins: criteria with bounds, the pass rule and the kind."""
     campaign = visible_campaign(campaign_id, current_actor())

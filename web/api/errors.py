@@ -42,10 +42,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
 FIELD_MESSAGES: dict[str, tuple[str, str]] = {
     "required": ("Bắt buộc.", "Required."),
     "integer": ("Phải là số nguyên.", "Must be an integer."),
-    "positive": ("Phải là số nguyên dương.", "Must be a positive integer."),
     "string": ("Phải là chuỗi ký tự.", "Must be a string."),
     "empty": ("Không được để trống.", "Must not be empty."),
     "too_long": ("Quá dài (tối đa {max} ký tự).", "Too long (at most {max} characters)."),
+    "control_chars": ("Có ký tự điều khiển hoặc ký tự không hợp lệ.", "Contains control or invalid characters."),
     "date": ("Phải là ngày dạng YYYY-MM-DD.", "Must be a date as YYYY-MM-DD."),
     "date_range": ("Ngày sinh phải từ 1900-01-01 đến hôm nay.", "The date of birth must be 1900-01-01 to today."),
     "citizen_id": ("Số CCCD phải gồm đúng 12 chữ số.", "A citizen ID has exactly 12 digits."),

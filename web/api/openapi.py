@@ -8,6 +8,7 @@ from typing import Any
 from workflow.vocabulary import ACTIONS, STATES
 
 from . import bp, public
+from .util import MAX_INT
 
 JSON = "application/json"
 
@@ -55,7 +56,8 @@ def json_request(schema: dict[str, Any], example: dict[str, Any] | None = None) 
     return {"required": True, "content": {JSON: media}}
 
 
-APP_ID = {"name": "app_id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}
+ID_INT = {"type": "integer", "minimum": 1, "maximum": MAX_INT}
+APP_ID = {"name": "app_id", "in": "path", "required": True, "schema": ID_INT}
 ACTION = {"name": "action", "in": "path", "required": True, "schema": {"type": "string", "enum": list(ACTIONS)},
           "description": "A workflow action; any other value answers 404 unknown_action."}
 PAGING = [
@@ -148,13 +150,13 @@ SCHEMAS: dict[str, Any] = {
     "NewApplication": {
         "type": "object", "required": ["campaign", "unit"],
         "properties": {
-            "campaign": {**INT, "description": "A campaign of the caller's province."},
-            "unit": {**INT, "description": "CDHT: the branch; XHT: the commune."},
+            "campaign": {**ID_INT, "description": "A campaign of the caller's province."},
+            "unit": {**ID_INT, "description": "CDHT: the branch; XHT: the commune."},
             "full_name": {**STR, "maxLength": 200, "description": "Required for CDHT (a person)."},
             "date_of_birth": {"type": "string", "format": "date", "description": "YYYY-MM-DD; required for CDHT."},
             "citizen_id": {"type": "string", "pattern": "^[0-9]{12}$", "description": "Required for CDHT."},
             "subject_group": {**STR, "description": "The rubric framework (CDHT: 1, 2 or 3)."},
-            "residence_unit": nullable(INT), "target_level": {**INT, "minimum": 1, "default": 1}}},
+            "residence_unit": nullable(ID_INT), "target_level": {**ID_INT, "default": 1}}},
     "ScoresRequest": {
         "type": "object", "required": ["scores"],
         "properties": {
@@ -162,24 +164,24 @@ SCHEMAS: dict[str, Any] = {
                        "description": "Criterion code -> points (0..max; 0/1 for met/not-met). Codes not given "
                                       "keep their value."},
             "reason": {**STR, "description": "Required when an appraiser adjusts scores at an appraisal stage."},
-            "version": {**INT, "description": "The version you saw; a stale one answers 409."}}},
+            "version": {**ID_INT, "description": "The version you saw; a stale one answers 409."}}},
     "EvidenceUpload": {
         "type": "object", "required": ["criterion", "file"],
         "properties": {"criterion": STR, "file": {"type": "string", "format": "binary",
                                                   "description": "PDF, JPEG, PNG, DOCX or XLSX, judged from content."},
-                       "version": INT}},
+                       "version": ID_INT}},
     "EvidenceCreated": {"type": "object", "required": ["evidence", "application"],
                         "properties": {"evidence": ref("Evidence"), "application": {
                             "type": "object", "properties": {"id": INT, "version": INT}}}},
     "ActionRequest": {"type": "object", "required": ["version"],
-                      "properties": {"version": INT, "reason": {
+                      "properties": {"version": ID_INT, "reason": {
                           **STR, "description": "Required for return (what is missing), reject and revoke."}}},
     "ActionResult": {"type": "object", "required": ["id", "ok", "state", "version"],
                      "properties": {"id": INT, "ok": {"const": True}, "from": STR, "state": STR, "version": INT,
                                     "event_id": INT, "allowed_actions": {"type": "array", "items": STR}}},
     "BatchRequest": {"type": "object", "required": ["ids"],
                      "properties": {"ids": {"type": "array", "minItems": 1, "maxItems": 5000,
-                                            "items": {"type": "integer", "minimum": 1}}, "reason": STR}},
+                                            "items": ID_INT}, "reason": STR}},
     "BatchResult": {
         "type": "object", "required": ["action", "succeeded", "failed", "results"],
         "properties": {"action": STR, "succeeded": INT, "failed": INT, "results": {"type": "array", "items": {
@@ -242,15 +244,15 @@ PATHS: dict[str, Any] = {
     "/api/v1/campaigns/{campaign_id}/rubric": {"get": op(
         "The rubric pinned by a campaign: criteria codes and bounds, pass rule, kind",
         {"200": body(ref("Rubric")), "404": err("NotFound")}, tag="campaigns", op_id="getRubric",
-        params=[{"name": "campaign_id", "in": "path", "required": True, "schema": {"type": "integer"}}])},
+        params=[{"name": "campaign_id", "in": "path", "required": True, "schema": ID_INT}])},
     "/api/v1/applications": {
         "get": op("Applications within the caller's units (paged)",
                   {"200": body(ref("ApplicationPage")), "422": err("Unprocessable")}, tag="applications",
                   op_id="listApplications",
                   params=[{"name": "state", "in": "query", "schema": {"type": "string", "enum": list(STATES)}},
-                          {"name": "unit", "in": "query", "schema": {"type": "integer", "minimum": 1},
+                          {"name": "unit", "in": "query", "schema": ID_INT,
                            "description": "A unit id; its whole subtree is included."},
-                          {"name": "campaign", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+                          {"name": "campaign", "in": "query", "schema": ID_INT},
                           {"name": "q", "in": "query", "schema": {"type": "string", "maxLength": 100},
                            "description": "Name, ignoring diacritics and case; or a citizen ID prefix."},
                           *PAGING]),
@@ -291,7 +293,7 @@ PATHS: dict[str, Any] = {
                  "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}},
          "404": err("NotFound")},
         tag="evidence", op_id="downloadEvidence",
-        params=[APP_ID, {"name": "evidence_id", "in": "path", "required": True, "schema": {"type": "integer"}}])},
+        params=[APP_ID, {"name": "evidence_id", "in": "path", "required": True, "schema": ID_INT}])},
     "/api/v1/applications/{app_id}/actions/{action}": {"post": op(
         "Take a workflow action (submit, approve, return, reject, withdraw, revoke)",
         {"200": body(ref("ActionResult"), "The action was taken; the new state and version."),

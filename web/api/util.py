@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import unicodedata
 from datetime import date
 from typing import Any
 
@@ -13,6 +14,8 @@ from workflow.db import db
 from .errors import ApiError, FieldErrors
 
 MAX_PER_PAGE = 100
+MAX_INT = 2**31 - 1  # ids and versions are 32-bit integer columns: larger numbers cannot name anything
+ID = f"int(max={MAX_INT})"  # URL converter for ids in paths: a larger number is an unknown address (404)
 
 
 def json_body() -> dict[str, Any]:
@@ -29,8 +32,17 @@ def json_body() -> dict[str, Any]:
     return data
 
 
+def is_clean_text(value: str, *, multiline: bool = False) -> bool:
+    """No control characters (NUL is refused by PostgreSQL, the others corrupt names and logs) and no lone
+    surrogates (not encodable as UTF-8); free text may keep line breaks and tabs."""
+    allowed = "\n\r\t" if multiline else ""
+    return not any(unicodedata.category(ch) in ("Cc", "Cs") and ch not in allowed for ch in value)
+
+
 def string_field(body: dict[str, Any], name: str, errors: FieldErrors, *, required: bool = True,
-                 max_len: int = 200, strip: bool = True) -> str | None:
+                 max_len: int = 200, strip: bool = True, multiline: bool = False,
+                 any_char: bool = False) -> str | None:
+    """A string; `any_char` skips the control-character check (a password is hashed, never stored or shown)."""
     value = body.get(name)
     if value is None:
         if required:
@@ -47,12 +59,16 @@ def string_field(body: dict[str, Any], name: str, errors: FieldErrors, *, requir
     if len(value) > max_len:
         errors.add(name, "too_long", max=max_len)
         return None
+    if not any_char and not is_clean_text(value, multiline=multiline):
+        errors.add(name, "control_chars")
+        return None
     return value
 
 
 def int_field(body: dict[str, Any], name: str, errors: FieldErrors, *, required: bool = True,
-              minimum: int | None = 1, maximum: int | None = None) -> int | None:
-    """An integer (JSON number without fraction; booleans are not integers)."""
+              minimum: int = 1, maximum: int = MAX_INT) -> int | None:
+    """An integer (JSON number without fraction; booleans are not integers) within bounds: by default a positive
+    32-bit number, so nothing reaches the database that it would refuse with an error of its own."""
     value = body.get(name)
     if value is None:
         if required:
@@ -61,11 +77,8 @@ def int_field(body: dict[str, Any], name: str, errors: FieldErrors, *, required:
     if isinstance(value, bool) or not isinstance(value, int):
         errors.add(name, "integer")
         return None
-    if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
-        if maximum is None:
-            errors.add(name, "positive")
-        else:
-            errors.add(name, "range", min=minimum, max=maximum)
+    if not minimum <= value <= maximum:
+        errors.add(name, "range", min=minimum, max=maximum)
         return None
     return value
 
@@ -87,11 +100,11 @@ def date_field(body: dict[str, Any], name: str, errors: FieldErrors, *, required
 
 
 def query_int(name: str, errors: FieldErrors, *, default: int | None = None, minimum: int = 1,
-              maximum: int | None = None) -> int | None:
+              maximum: int = MAX_INT) -> int | None:
     raw = request.args.get(name)
     if raw is None or raw == "":
         return default
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit()):
         errors.add(name, "integer")
         return default
     return int_field({name: int(raw)}, name, errors, minimum=minimum, maximum=maximum)
