@@ -251,3 +251,57 @@ def test_a_released_savepoint_is_not_a_commit(notif_app, world):
     pending = select(func.count()).select_from(OutboxMessage).where(OutboxMessage.handed_at.is_(None))
     db.session.commit()
     assert db.session.scalar(pending) == 0 and FLAG not in db.session.info
+
+
+def test_the_tick_hands_over_what_commits_could_not_and_reschedules_itself(notif_app, redis_server, world):
+    from rq.registry import ScheduledJobRegistry
+
+    from notifications import jobs
+    from workflow import audit
+
+    redis_server.stop()
+    cdht_at(world, "final_approval")
+    assert relay.pending_count() > 0
+    redis_server.start()
+    nq.reset_clients()
+    nq.queue(nq.MAINTENANCE).enqueue(jobs.tick)  # what RQ's scheduler does every minute
+    work()
+    assert relay.pending_count() == 0
+    assert db.session.scalar(select(func.count()).select_from(OutboxMessage)
+                             .where(OutboxMessage.delivered_at.is_(None))) == 0
+    assert audit.verify().waiting == 0  # the tick asked for a seal, and the seal job ran
+    scheduled = ScheduledJobRegistry(queue=nq.queue(nq.MAINTENANCE)).get_job_ids()
+    assert [j for j in scheduled if j.startswith("hoctap-tick-")]
+
+
+def test_rows_the_sweep_gave_up_on_are_listed_and_can_be_rehanded(notif_app, runner, world, smtp_sink):
+    app = cdht_at(world, "commune_appraisal")
+    work()
+    engine.fire(app.id, "approve", world.appraiser())
+    db.session.commit()
+    outbox_id = db.session.scalar(select(func.max(OutboxMessage.id)))
+    nq.queue(nq.NOTICES).empty()  # its job was lost, and the sweep re-handed it until it gave up
+    db.session.execute(OutboxMessage.__table__.update().where(OutboxMessage.id == outbox_id)
+                       .values(attempts=notif_app.config["NOTIFY_MAX_HANDS"], last_error="lost"))
+    db.session.commit()
+    assert relay.sweep_abandoned(minutes=0) == 0
+    assert [r["id"] for r in admin.stuck_outbox()] == [outbox_id]
+    listed = runner.invoke(args=["notify", "stuck"])
+    assert listed.exit_code == 0 and f"{outbox_id}  transition" in listed.output
+    done = runner.invoke(args=["notify", "rehand", str(outbox_id)])
+    assert done.exit_code == 0, done.output
+    work()
+    assert admin.stuck_outbox() == []
+    assert db.session.get(OutboxMessage, outbox_id).delivered_at is not None
+    assert runner.invoke(args=["notify", "rehand", str(outbox_id)]).exit_code == 1  # delivered: nothing to do
+
+
+def test_worker_and_failed_commands_need_redis(app, runner):
+    saved = app.config["REDIS_URL"]
+    app.config["REDIS_URL"] = None
+    try:
+        for args in (["worker", "--burst"], ["notify", "failed"]):
+            result = runner.invoke(args=args)
+            assert result.exit_code == 1 and "REDIS_URL is not set" in result.output
+    finally:
+        app.config["REDIS_URL"] = saved
