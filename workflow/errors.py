@@ -36,6 +36,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "invalid_field": ("Trường «{field}» không hợp lệ: {detail}.", "Field «{field}» is invalid: {detail}."),
     "no_chain": ("Chưa có quy trình phê duyệt áp dụng cho tỉnh này vào ngày {on}.",
                  "No approval chain applies to this province on {on}."),
+    "duplicate_decision": ("Số quyết định {number} đã dùng trong đợt đánh giá này.",
+                           "Decision number {number} is already used in this campaign."),
+    "nothing_to_decide": ("Không hồ sơ nào được công nhận theo quyết định này.",
+                          "No application could be recognised under this decision."),
     "wrong_unit_level": ("Đơn vị «{unit}» không phải cấp {level}.", "Unit «{unit}» is not a {level}."),
 }
 

@@ -220,7 +220,7 @@ def create_decision(campaign: Campaign, unit: Unit, actor, number: str, signed_o
         raise GuardRefused("invalid_field", field="signed_on", detail=str(signed_on))
     taken = select(Decision.id).where(Decision.campaign_id == campaign.id, Decision.number == number)
     if db.session.scalar(select(exists(taken))):
-        raise GuardRefused("invalid_field", field="number", detail=f"{number} đã dùng / already used")
+        raise GuardRefused("duplicate_decision", number=number)
     decision = Decision(campaign_id=campaign.id, unit_id=unit.id, number=number, signed_on=signed_on, signer=signer,
                         created_by_id=actor.id, created_at=clock.now())
     db.session.add(decision)
@@ -248,6 +248,5 @@ def create_decision(campaign: Campaign, unit: Unit, actor, number: str, signed_o
         outcomes[i] = engine.Outcome(i, True, app.state, app.state, app.version)
     result = [outcomes[i] for i in ids]
     if not any(o.ok for o in result):
-        raise GuardRefused("invalid_field", field="application_ids",
-                           detail="không hồ sơ nào được công nhận / none could be recognised")
+        raise GuardRefused("nothing_to_decide")
     return decision, result
