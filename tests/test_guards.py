@@ -215,3 +215,18 @@ def test_xht_level_one_refuses_level_two_indicators(world):
     level2 = world.new_xht(commune=1, level=2)
     operations.add_evidence(level2, world.appraiser(1), criterion_code="4.1b", original_name="x.pdf", size=1,
                             sha256="0" * 64, media_type="application/pdf")
+
+
+def test_a_unit_of_another_province_cannot_file_into_the_campaign(world):
+    from workflow.loader import add_unit
+
+    from .factories import make_user
+
+    other = add_unit("P9", "Tỉnh Khác", "province")
+    commune = add_unit("P9C", "Xã Khác", "commune", other)
+    branch = add_unit("P9B", "Chi hội khác", "branch", commune)
+    officer = make_user("branch_officer", branch)
+    with pytest.raises(GuardRefused) as exc:
+        operations.create_application(world.cdht, branch, officer, full_name="A", date_of_birth=date(1990, 1, 1),
+                                      citizen_id="027190008888", subject_group="1")
+    assert exc.value.code == "unit_outside_campaign"

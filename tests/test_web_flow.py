@@ -333,3 +333,14 @@ def test_inbox_reads_my_notifications(client, world):
     client.post(f"/inbox/{other.id}/read")
     db.session.expire_all()
     assert note.read_at is not None and other.read_at is None
+
+
+def test_control_characters_in_a_form_get_the_friendly_400_and_store_nothing(client, world):
+    from workflow.models import Application
+
+    login(client, world.officer())
+    response = client.post(f"/campaigns/{world.cdht.id}/applications/new", data={
+        "full_name": "Nguyễn\x00 Văn An", "date_of_birth": "1980-05-17", "citizen_id": "027180001234",
+        "subject_group": "1", "unit_id": world.branch().id})
+    assert response.status_code == 400 and "Yêu cầu không hợp lệ" in text(response)
+    assert Application.query.count() == 0

@@ -141,3 +141,28 @@ def test_other_branch_cannot_upload_or_download(app, client, world, nominee):
     assert client.get(f"/evidence/{item.id}").status_code == 404
     assert upload(client, nominee, "khác.pdf", PDF).status_code == 404
     assert db.session.scalar(select(func.count()).select_from(Evidence)) == 1
+
+
+def test_store_is_safe_for_two_threads_with_the_same_content(tmp_path):
+    """Two requests storing identical bytes at once must both succeed (unique temporary names)."""
+    import threading
+
+    from web import uploads
+
+    checked = uploads.check("a.pdf", b"%PDF-1.4 same bytes", 1024)
+    errors = []
+
+    def store():
+        try:
+            for _ in range(50):
+                uploads.store(str(tmp_path), checked)
+        except Exception as exc:  # collected, asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=store) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert (tmp_path / checked.sha256[:2] / checked.sha256).read_bytes() == b"%PDF-1.4 same bytes"

@@ -2,12 +2,15 @@
 Kept apart from create_app so the factory stays a readable list of parts."""
 from __future__ import annotations
 
-from flask import Flask, request
+import re
+
+from flask import Flask, abort, request
 from flask_wtf.csrf import CSRFProtect
 
 from . import auth, errors, i18n, ratelimit
 
 csrf = CSRFProtect()
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def init_app(app: Flask) -> None:
@@ -27,8 +30,17 @@ def init_app(app: Flask) -> None:
     @app.before_request
     def _csrf_for_pages() -> None:
         if (app.config["WTF_CSRF_ENABLED"] and request.blueprint != "api"
+                and not request.path.startswith("/api/")
                 and request.method in app.config["WTF_CSRF_METHODS"]):
             csrf.protect()
+
+    @app.before_request
+    def _refuse_control_characters() -> None:
+        """NUL and other control characters never belong in a form field (PostgreSQL refuses NUL outright):
+        answer with the friendly 400 page instead of letting them reach the database."""
+        if request.blueprint != "api" and request.method == "POST" and any(
+                _CONTROL.search(v) for values in request.form.listvalues() for v in values):
+            abort(400)
 
     i18n.init_app(app)
     auth.init_app(app)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import tempfile
 import unicodedata
 import zipfile
 from dataclasses import dataclass
@@ -95,8 +96,8 @@ def store(upload_dir: str, checked: Checked) -> str:
     target = os.path.join(upload_dir, checked.sha256[:2], checked.sha256)
     if not os.path.exists(target):
         os.makedirs(os.path.dirname(target), exist_ok=True)
-        tmp = f"{target}.{os.getpid()}.tmp"
-        with open(tmp, "wb") as fh:
+        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(target), suffix=".tmp")  # unique per thread and process
+        with os.fdopen(fd, "wb") as fh:
             fh.write(checked.data)
         os.replace(tmp, target)
     return target

@@ -40,6 +40,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
                            "Decision number {number} is already used in this campaign."),
     "nothing_to_decide": ("Không hồ sơ nào được công nhận theo quyết định này.",
                           "No application could be recognised under this decision."),
+    "unit_outside_campaign": ("Đơn vị «{unit}» không thuộc tỉnh của đợt đánh giá này.",
+                              "Unit «{unit}» is not in this campaign's province."),
     "wrong_unit_level": ("Đơn vị «{unit}» không phải cấp {level}.", "Unit «{unit}» is not a {level}."),
 }
 

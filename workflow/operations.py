@@ -84,6 +84,8 @@ def create_application(campaign: Campaign, unit: Unit, actor, *, full_name: str 
     d = definition(campaign.title_code)
     person = campaign.title_code != "XHT"
     _require_stage(unit, campaign.title_code, d.stages[0], actor, "create", hidden=False)
+    if not unit.path.startswith(f"/{campaign.province_id}/"):
+        raise GuardRefused("unit_outside_campaign", unit=unit.name)
     chain_level = chain_for(campaign.title_code, campaign.province_id, clock.today()).stages[d.stages[0]].level
     if unit.level != chain_level:
         raise GuardRefused("wrong_unit_level", unit=unit.name, level=chain_level)
