@@ -20,8 +20,6 @@ DEFAULTS = {
     "NOTIFY_TICK_SECONDS": 60,
     "NOTIFY_REMINDER_HOUR": 7,  # Vietnam time
     "NOTIFY_REDIS_BACKOFF": 2.0,  # after Redis refused, skip the after-commit kick for this many seconds
-    "NOTIFY_KICK_BACKLOG": 2,  # delivery jobs waiting: the after-commit kick leaves rows to the next job's relay
-    "NOTIFY_SEAL_WINDOW": 1.0,  # seconds: at most a leading and a trailing seal job per window
 }
 
 

@@ -12,8 +12,8 @@ from sqlalchemy import select, update
 from workflow.db import db
 from workflow.models import OutboxMessage
 
-from . import hooks
 from . import queue as q
+from . import relay
 
 ob = OutboxMessage.__table__
 
@@ -70,10 +70,11 @@ def stuck_outbox(limit: int = 200) -> list[dict[str, Any]]:
 
 
 def rehand(outbox_id: int) -> bool:
-    """Make a row pending again (attempts reset) and relay it now."""
+    """Make a row pending again (attempts reset) and hand it over now (not through a wake-up, which a lost job
+    could be holding back)."""
     n = db.session.execute(update(ob).where(ob.c.id == outbox_id, ob.c.delivered_at.is_(None))
                            .values(handed_at=None, attempts=0)).rowcount
     db.session.commit()
     if n:
-        hooks.kick()
+        relay.relay()
     return bool(n)

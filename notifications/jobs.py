@@ -20,6 +20,21 @@ def deliver(outbox_ids: list[int]) -> dict[str, int]:
 
 
 @job
+def hand_over() -> int:
+    """Woken after commits: deliver every pending outbox row, then seal the audit events; one job (one fork) per
+    burst of commits, however many there were."""
+    from workflow import audit
+
+    from . import queue as q
+    from . import relay
+
+    q.started(relay.WAKE_FLAG)
+    delivered = relay.relay(here=True)
+    audit.seal_all()
+    return delivered
+
+
+@job
 def seal() -> int:
     """Chain the waiting audit events."""
     from . import sealing

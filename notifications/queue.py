@@ -105,6 +105,42 @@ def enqueue_many(name: str, func: Callable[..., Any], args_list: Sequence[tuple]
     return [j.id for j in jobs]
 
 
+def wake(*wakeups: tuple[str, str, Callable[..., Any]], ttl_seconds: float = 10.0) -> int:
+    """For each (flag, queue name, job function): queue the job unless a run of it is already queued and not yet
+    started. The flag is set when a job is queued and cleared by the job as it starts (`started`), so a commit
+    either finds a waiting job (which will see its rows) or queues one: no wake-up is lost, and a busy system
+    runs one job per burst of commits, not one per commit. All flags go in one Redis round trip; the ttl only
+    bounds a lost job (the periodic tick catches up). Returns how many jobs were queued."""
+    if redis_url() is None or recently_down():
+        return 0
+    queued = 0
+    try:
+        conn = connection()
+        pipe = conn.pipeline(transaction=False)
+        for flag, _name, _func in wakeups:
+            pipe.set(flag, b"1", nx=True, px=int(ttl_seconds * 1000))
+        for was_set, (flag, name, func) in zip(pipe.execute(), wakeups, strict=True):
+            if was_set:
+                try:
+                    enqueue_many(name, func, [()])
+                except RedisUnavailable:
+                    conn.delete(flag)
+                    raise
+                queued += 1
+    except (RedisError, RedisUnavailable):
+        mark_down()
+    return queued
+
+
+def started(flag: str) -> None:
+    """Called by a woken job before it looks at the database: commits from now on queue the next run."""
+    if redis_url() is not None:
+        try:
+            connection().delete(flag)
+        except RedisError:
+            pass
+
+
 def run_inline(func: Callable[..., Any], *args: Any) -> Any:
     """Run a job function now, in its own app context (own session), as a worker would."""
     app = current_app._get_current_object()

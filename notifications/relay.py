@@ -3,7 +3,8 @@
 Rows are claimed with a conditional UPDATE (SKIP LOCKED on PostgreSQL, the write lock on SQLite) in a transaction
 of the relay's own connection, the jobs are pushed in one Redis round trip, and handed_at is written in that same
 transaction: if Redis refuses, the transaction rolls back and the rows stay pending for the next kick or sweep.
-A relay runs right after every commit that wrote outbox rows (hooks.py), and from the periodic tick.
+A relay runs in a job woken by every commit that wrote outbox rows (hooks.py), at the end of each delivery job,
+and from the periodic tick.
 The sweep re-hands rows whose job was abandoned (handed long ago, still not delivered), up to NOTIFY_MAX_HANDS
 times; past that they wait for an admin (admin.py)."""
 from __future__ import annotations
@@ -12,7 +13,6 @@ import logging
 from datetime import timedelta
 
 from flask import current_app
-from redis.exceptions import RedisError
 from sqlalchemy import select, update
 
 from workflow import clock
@@ -24,14 +24,18 @@ from . import queue as q
 
 log = logging.getLogger(__name__)
 ob = OutboxMessage.__table__
+WAKE_FLAG = "hoctap:relay-queued"
 
 
 def _chunks(ids: list[int], size: int) -> list[list[int]]:
     return [ids[i:i + size] for i in range(0, len(ids), size)]
 
 
-def _hand(where, limit: int) -> int:
-    """Claim up to `limit` rows matching `where`, hand them to RQ, mark them handed; one transaction."""
+def _hand(where, limit: int, here: bool = False) -> int:
+    """Claim up to `limit` rows matching `where`, hand them to RQ, mark them handed; one transaction.
+
+    here: the caller is itself a job RQ accepted (hand_over): it takes the rows and delivers them in this process,
+    saving a forked job per burst; a chunk whose delivery fails goes to a delivery job, which RQ retries."""
     size = int(current_app.config.get("NOTIFY_BATCH", 50))
     with db.engine.connect() as conn:
         with conn.begin() as tx:
@@ -43,11 +47,14 @@ def _hand(where, limit: int) -> int:
             if not ids:
                 return 0
             chunks = _chunks(ids, size)
-            if q.inline():
-                conn.execute(update(ob).where(ob.c.id.in_(ids)).values(handed_at=clock.now()))
+            if here or q.inline():
+                conn.execute(update(ob).where(ob.c.id.in_(ids)).values(handed_at=clock.now(), last_error=None))
                 tx.commit()
                 for chunk in chunks:
-                    q.run_inline(jobs.deliver, chunk)
+                    if here:
+                        _deliver_here(chunk)
+                    else:
+                        q.run_inline(jobs.deliver, chunk)
                 return len(ids)
             try:
                 q.enqueue_many(q.NOTICES, jobs.deliver, [(chunk,) for chunk in chunks])
@@ -59,34 +66,34 @@ def _hand(where, limit: int) -> int:
     return len(ids)
 
 
-def relay(limit: int = 500, rounds: int = 20, from_commit: bool = False) -> int:
-    """Hand pending rows to RQ, `limit` a round, until none is left (or `rounds` is reached); return how many.
+def _deliver_here(chunk: list[int]) -> None:
+    from . import delivery
 
-    from_commit: the after-commit kick. When delivery jobs are already waiting in the queue (a backlog of
-    NOTIFY_KICK_BACKLOG or more), it leaves the rows pending: each delivery job relays at its end, so under load
-    the rows that piled up travel together in a few jobs instead of one job per commit (a forking worker pays a
-    fork per job)."""
+    try:
+        delivery.deliver(chunk)
+    except Exception:  # noqa: BLE001 - handed to a retried job instead; the sweep is the last resort
+        log.exception("delivery of outbox rows %s failed in the hand-over job; queueing a retried job", chunk)
+        db.session.rollback()
+        try:
+            q.enqueue_many(q.NOTICES, jobs.deliver, [(chunk,)])
+        except q.RedisUnavailable:
+            log.info("Redis unavailable: rows %s wait for the abandoned-row sweep", chunk)
+
+
+def relay(limit: int = 500, rounds: int = 20, here: bool = False) -> int:
+    """Hand pending rows over, `limit` a round, until none is left (or `rounds` is reached); return how many.
+    `here`: deliver them in this job (see _hand)."""
     if q.redis_url() is None and not q.inline():
         return 0
     if q.recently_down():
         return 0
-    if from_commit and not q.inline() and _backlog() >= int(current_app.config.get("NOTIFY_KICK_BACKLOG", 2)):
-        return 0
     total = 0
     for _ in range(rounds):
-        n = _hand((ob.c.handed_at.is_(None),), limit)
+        n = _hand((ob.c.handed_at.is_(None),), limit, here)
         total += n
         if n < limit:
             break
     return total
-
-
-def _backlog() -> int:
-    try:
-        return q.queue(q.NOTICES).count
-    except RedisError:
-        q.mark_down()
-        return 1 << 30
 
 
 def sweep_abandoned(minutes: float | None = None, limit: int = 1000) -> int:

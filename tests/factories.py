@@ -148,3 +148,19 @@ def bulk_at_appraisal(world: World, n: int, commune: int = 0, total: int = 90) -
                                                                      sort_by_parameter_order=True), rows).all()
     db.session.commit()
     return list(ids)
+
+
+def tamper(*statements: str) -> None:
+    """What someone with database access could do: switch the append-only triggers off, then write."""
+    from sqlalchemy import text
+
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(text("SET LOCAL session_replication_role = replica"))
+    else:
+        for table in ("audit_events", "audit_seals"):
+            for verb in ("update", "delete"):
+                db.session.execute(text(f"DROP TRIGGER IF EXISTS {table}_no_{verb}"))
+        db.session.execute(text("PRAGMA foreign_keys = OFF"))
+    for stmt in statements:
+        db.session.execute(text(stmt))
+    db.session.commit()

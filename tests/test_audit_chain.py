@@ -9,26 +9,14 @@ from sqlalchemy.exc import DatabaseError
 from workflow import audit
 from workflow.db import db
 
+from .factories import tamper
+
 
 @pytest.fixture
 def demo(runner):
     result = runner.invoke(args=["demo", "seed", "--password", "pw-for-tests"])
     assert result.exit_code == 0, result.output
     return runner
-
-
-def tamper(*statements: str) -> None:
-    """What someone with database access could do: switch the append-only triggers off, then write."""
-    if db.engine.dialect.name == "postgresql":
-        db.session.execute(text("SET LOCAL session_replication_role = replica"))
-    else:
-        for table in ("audit_events", "audit_seals"):
-            for verb in ("update", "delete"):
-                db.session.execute(text(f"DROP TRIGGER IF EXISTS {table}_no_{verb}"))
-        db.session.execute(text("PRAGMA foreign_keys = OFF"))
-    for stmt in statements:
-        db.session.execute(text(stmt))
-    db.session.commit()
 
 
 def verify(runner) -> tuple[int, dict]:

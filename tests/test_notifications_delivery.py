@@ -101,9 +101,16 @@ def test_commit_kicks_the_relay_and_notices_say_what_happened(notif_app, smtp_si
     db.session.commit()
     engine.fire(app.id, "return", appraiser, reason="Thiếu minh chứng tiêu chí 3")
     db.session.commit()
-    handed = db.session.execute(select(OutboxMessage.handed_at).order_by(OutboxMessage.id.desc()).limit(1)).scalar()
-    assert handed is not None  # handed during the commit, not by a later sweep
+    # The commit woke the relay: one hand-over job waits (however many commits follow), no database work was done.
+    assert nq.queue(nq.NOTICES).job_ids and nq.connection().get(relay.WAKE_FLAG) == b"1"
+    engine.fire(app.id, "submit", officer)
+    db.session.commit()
+    engine.fire(app.id, "return", appraiser, reason="Thiếu minh chứng tiêu chí 3")
+    db.session.commit()
+    assert len(nq.queue(nq.NOTICES).job_ids) == 1
     work()
+    assert db.session.scalar(select(func.count()).select_from(OutboxMessage)
+                             .where(OutboxMessage.handed_at.is_(None))) == 0
     mine = db.session.scalars(select(Notification).where(Notification.user_id == officer.id,
                                                          Notification.channel == "inapp")
                               .order_by(Notification.id.desc())).first()
@@ -250,7 +257,9 @@ def test_a_released_savepoint_is_not_a_commit(notif_app, world):
     assert db.session.info.get(FLAG) is True  # still owed: the outer transaction has not committed
     pending = select(func.count()).select_from(OutboxMessage).where(OutboxMessage.handed_at.is_(None))
     db.session.commit()
-    assert db.session.scalar(pending) == 0 and FLAG not in db.session.info
+    assert FLAG not in db.session.info and len(nq.queue(nq.NOTICES).job_ids) == 1  # the real commit woke the relay
+    work()
+    assert db.session.scalar(pending) == 0
 
 
 def test_the_tick_hands_over_what_commits_could_not_and_reschedules_itself(notif_app, redis_server, world):
