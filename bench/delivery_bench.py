@@ -12,19 +12,18 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import io
 import os
 import signal
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from datetime import UTC
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from bench.common import database_url, fresh_world  # noqa: E402
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -43,15 +42,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--simple", action="store_true", help="SimpleWorker instead of the forking Worker")
     args = parser.parse_args()
-    url = args.url or f"sqlite:///{tempfile.mkdtemp()}/delivery_bench.db"
-    if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    url = database_url(args.url, "delivery_bench")
     os.environ["DATABASE_URL"] = url
 
-    from flask_migrate import upgrade
-    from sqlalchemy import func, select, text
+    from sqlalchemy import func, select
 
-    from tests.factories import build_world, bulk_at_appraisal
+    from tests.factories import bulk_at_appraisal
     from tests.notif_services import RedisServer, SmtpSink, _descendants
     from web import create_app
     from workflow import engine
@@ -67,12 +63,7 @@ def main() -> None:
     worker = None
     try:
         with app.app_context():
-            if db.engine.dialect.name == "postgresql":
-                with db.engine.begin() as conn:
-                    conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-            with contextlib.redirect_stderr(io.StringIO()):
-                upgrade(revision="heads")
-            world = build_world(tiers=2)
+            world = fresh_world()
             actor = actor_of(world.appraiser())
             n = int(args.rate * args.seconds)
             ids = bulk_at_appraisal(world, n)

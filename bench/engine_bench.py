@@ -18,12 +18,13 @@ import io
 import os
 import re
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from bench.common import database_url, fresh_world  # noqa: E402
+
 RAW_BOUND = ROOT.parent / "shared" / "bench" / "raw_bound.py"
 SINGLE_N, BATCH_N, BATCH_SIZE = 3000, 20000, 1000
 
@@ -52,10 +53,9 @@ def raw_bound(url: str) -> tuple[float, float, float | None]:
 
 def engine_figures(url: str) -> tuple[float, float, float]:
     os.environ["DATABASE_URL"] = url
-    from flask_migrate import upgrade
     from sqlalchemy import text
 
-    from tests.factories import build_world, bulk_at_appraisal
+    from tests.factories import bulk_at_appraisal
     from web import create_app
     from workflow import clock, engine, writes
     from workflow.authz import actor_of
@@ -65,12 +65,7 @@ def engine_figures(url: str) -> tuple[float, float, float]:
     # it they are off here (the demo's in-process delivery would be measured instead of the engine).
     app = create_app({"PASSWORD_HASH_FAST": True, "NOTIFY_INLINE": False})
     with app.app_context():
-        if db.engine.dialect.name == "postgresql":
-            with db.engine.begin() as conn:
-                conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-        with contextlib.redirect_stderr(io.StringIO()):
-            upgrade(revision="heads")
-        world = build_world(tiers=2)
+        world = fresh_world()
         actor = actor_of(world.appraiser())
         ids = bulk_at_appraisal(world, 2 * SINGLE_N + BATCH_N)
         floor_ids, single_ids, batch_ids = ids[:SINGLE_N], ids[SINGLE_N:2 * SINGLE_N], ids[2 * SINGLE_N:]
@@ -102,9 +97,7 @@ def engine_figures(url: str) -> tuple[float, float, float]:
 
 
 def main() -> None:
-    url = sys.argv[1] if len(sys.argv) > 1 else f"sqlite:///{tempfile.mkdtemp()}/bench.db"
-    if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    url = database_url(sys.argv[1] if len(sys.argv) > 1 else None, "bench")
     kind = url.split(":")[0].split("+")[0]
     bound_single, bound_batched, bound_set = raw_bound(url)
     floor, single, batch = engine_figures(url)
