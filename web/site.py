@@ -47,7 +47,7 @@ def init_app(app: Flask) -> None:
     ratelimit.init_app(app)
     errors.init_app(app)
 
-    from .views import auditing, diagrams, home, nominations, review
+    from .views import admin, auditing, diagrams, home, nominations, review
 
-    for module in (home, nominations, review, auditing, diagrams):
+    for module in (home, nominations, review, auditing, diagrams, admin):
         app.register_blueprint(module.bp)

@@ -1,0 +1,83 @@
+"""The admin's view of the notification queue: jobs that exhausted their retries and outbox rows the sweep gave
+up on, each with the action that gets it delivered after the cause (mail server, lost job) is fixed. Without
+Redis (the demo) jobs run in process, so there is no failed-job registry to show."""
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
+from redis.exceptions import RedisError
+
+from notifications import admin as notify_admin
+from notifications import queue as nq
+from notifications import relay
+
+from .common import roles_required
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+ADMIN_ROLES = ("admin",)
+
+
+@bp.get("/notifications")
+@roles_required(*ADMIN_ROLES)
+def notifications():
+    """One page for both kinds of stuck delivery; a Redis that is configured but down is said, not a 500."""
+    has_queue = nq.redis_url() is not None
+    jobs: list[dict] = []
+    queue_error = False
+    if has_queue:
+        try:
+            jobs = notify_admin.failed_jobs()
+        except (nq.RedisUnavailable, RedisError):
+            queue_error = True
+    return render_template("admin_notifications.html", has_queue=has_queue, queue_error=queue_error, jobs=jobs,
+                           stuck=notify_admin.stuck_outbox(), pending=relay.pending_count())
+
+
+def _back():
+    return redirect(url_for("admin.notifications"))
+
+
+def _queue_reachable() -> bool:
+    """Requeueing needs Redis; without it say so instead of failing."""
+    if nq.redis_url() is None:
+        flash(_("Jobs run in process: there is no queue to requeue from."), "error")
+        return False
+    return True
+
+
+@bp.post("/notifications/jobs/<job_id>/requeue")
+@roles_required(*ADMIN_ROLES)
+def requeue(job_id: str):
+    if _queue_reachable():
+        try:
+            if notify_admin.requeue(job_id):
+                flash(_("Job put back on its queue."), "info")
+            else:
+                flash(_("No failed job has this id."), "error")
+        except (nq.RedisUnavailable, RedisError):
+            flash(_("The job queue cannot be reached now."), "error")
+    return _back()
+
+
+@bp.post("/notifications/jobs/requeue-all")
+@roles_required(*ADMIN_ROLES)
+def requeue_all():
+    if _queue_reachable():
+        try:
+            n = notify_admin.requeue_all()
+            flash(ngettext("%(num)s job put back on its queue.", "%(num)s jobs put back on their queues.", n),
+                  "info")
+        except (nq.RedisUnavailable, RedisError):
+            flash(_("The job queue cannot be reached now."), "error")
+    return _back()
+
+
+@bp.post("/notifications/outbox/<int:outbox_id>/rehand")
+@roles_required(*ADMIN_ROLES)
+def rehand(outbox_id: int):
+    if notify_admin.rehand(outbox_id):
+        flash(_("Notice %(id)s handed over again.", id=outbox_id), "info")
+    else:
+        flash(_("Notice %(id)s is already delivered or does not exist.", id=outbox_id), "error")
+    return _back()
