@@ -37,6 +37,11 @@ class Actor:
         return {g.role for g in self.grants}
 
 
+def province_of(unit_path: str) -> int:
+    """The province is the root of every unit path ("/1/4/9/" -> 1)."""
+    return int(unit_path.split("/", 2)[1])
+
+
 def actor_of(user) -> Actor:
     """Build (once per user object) the Actor for a models.User."""
     cached = getattr(user, "_actor", None)

@@ -4,8 +4,8 @@ Each checks who may act (the approval chain names the role and level of every st
 subtree), runs the title's shared `transitions` machine (guards raise their reason), then writes the state change
 with a version check, one audit event and one outbox row in the caller's transaction. The caller commits: one
 commit point per request. A refusal raises (or, in a batch, reports) a typed WorkflowError before anything is
-written. Writes are Core statements on the tables: a single action costs one SELECT (when given an id), one
-UPDATE and two INSERTs; a batch costs a few statements per few thousand applications, not a round trip per row.
+written. The SQL lives in workflow/writes.py: a single action costs one SELECT (when given an id) and one write
+statement on PostgreSQL; a batch costs the same per (title, from, to) group of up to 2,000 applications.
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from sqlalchemy import select
 from transitions import MachineError
 
 from . import clock, writes
-from .authz import Actor, actor_of
+from .authz import Actor, actor_of, province_of
 from .chains import chain_for
 from .db import db
 from .definitions import Definition, definition
@@ -76,10 +76,6 @@ def _row_of(app: Application) -> _Row:
                 app.rubric_id, app.score_total, app.score_min, app.scored_count, app.target_level)
 
 
-def _province_of(unit_path: str) -> int:
-    return int(unit_path.split("/", 2)[1])
-
-
 def _evidence_codes(ids: Iterable[int]) -> dict[int, set[str]]:
     found: dict[int, set[str]] = defaultdict(set)
     ev = Evidence.__table__
@@ -89,10 +85,10 @@ def _evidence_codes(ids: Iterable[int]) -> dict[int, set[str]]:
     return found
 
 
-def _authorize(d: Definition, row: _Row, step: Step, actor: Actor, on) -> None:
+def _authorize(row: _Row, step: Step, actor: Actor, on) -> None:
     if not actor.covers(row.unit_path):
         raise NotFound("not_found")
-    stage = chain_for(row.title, _province_of(row.unit_path), on).stages.get(step.actor)
+    stage = chain_for(row.title, province_of(row.unit_path), on).stages.get(step.actor)
     if stage is None or not actor.acts_at(stage, row.unit_path):
         raise NotAuthorized("wrong_role", action=step.action, state=row.state)
 
@@ -105,7 +101,7 @@ def _decide(d: Definition, row: _Row, action: str, actor: Actor, reason: str | N
         if not actor.covers(row.unit_path):
             raise NotFound("not_found")
         raise InvalidAction("invalid_action", action=action, state=row.state)
-    _authorize(d, row, step, actor, on)
+    _authorize(row, step, actor, on)
     if step.needs_reason and not (reason or "").strip():
         raise GuardRefused("reason_required")
     subject = Subject(
@@ -173,7 +169,7 @@ def fire_batch(ids: Sequence[int], action: str, actor, *, reason: str | None = N
     """Perform one action on many applications under the same rules as `fire`; report an outcome per id.
 
     Rows are read (and on PostgreSQL locked) a chunk at a time, judged in Python by the shared machine, and
-    written set-wise: one UPDATE per (from, to) group and one multi-row INSERT each for audit and outbox."""
+    written set-wise, one writes.apply per (title, from, to) group."""
     actor = actor if isinstance(actor, Actor) else actor_of(actor)
     lock = db.session.get_bind().dialect.name == "postgresql"
     outcomes: dict[int, Outcome] = {}
@@ -226,7 +222,7 @@ def allowed_actions(application: Application, actor) -> list[str]:
     allowed = []
     for step in d.actions_from(row.state):
         try:
-            _authorize(d, row, step, actor, clock.today())
+            _authorize(row, step, actor, clock.today())
         except WorkflowError:
             continue
         allowed.append(step.action)

@@ -11,7 +11,7 @@ from sqlalchemy import exists, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from . import clock
-from .authz import Actor, actor_of
+from .authz import Actor, actor_of, province_of
 from .chains import chain_for
 from .db import db
 from .definitions import definition
@@ -37,8 +37,7 @@ def _require_stage(application_unit: Unit, title: str, stage: str, actor: Actor,
     named by the caller (creation) is not secret, so that refusal says so."""
     if not actor.covers(application_unit.path):
         raise NotFound("not_found") if hidden else NotAuthorized("outside_scope")
-    province_id = int(application_unit.path.split("/", 2)[1])
-    chain_stage = chain_for(title, province_id, clock.today()).stages.get(stage)
+    chain_stage = chain_for(title, province_of(application_unit.path), clock.today()).stages.get(stage)
     if chain_stage is None or not actor.acts_at(chain_stage, application_unit.path):
         raise NotAuthorized("wrong_role", action=action, state=stage)
 
