@@ -164,3 +164,19 @@ def tamper(*statements: str) -> None:
     for stmt in statements:
         db.session.execute(text(stmt))
     db.session.commit()
+
+
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+def docx() -> bytes:
+    """The smallest zip the upload check takes for a Word document ([Content_Types].xml + word/document.xml)."""
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("[Content_Types].xml", "<Types/>")
+        z.writestr("word/document.xml", "<w:document/>")
+    return buf.getvalue()

@@ -14,19 +14,8 @@ from werkzeug.http import parse_options_header
 from workflow.db import db
 from workflow.models import Application, AuditEvent, Evidence
 
-from .factories import cdht_at
+from .factories import PDF, PNG, cdht_at, docx
 from .test_api_support import API, bearer, error_of, files_under
-
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
-
-
-def docx() -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as z:
-        z.writestr("[Content_Types].xml", "<Types/>")
-        z.writestr("word/document.xml", "<w:document/>")
-    return buf.getvalue()
 
 
 def plain_zip() -> bytes:

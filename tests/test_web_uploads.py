@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import os
-import zipfile
 from urllib.parse import quote
 
 import pytest
@@ -14,9 +13,7 @@ from sqlalchemy import func, select
 from workflow.db import db
 from workflow.models import Evidence
 
-from .factories import PASSWORD
-
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+from .factories import PASSWORD, PDF, docx
 
 
 def _files(app) -> set[str]:
@@ -40,18 +37,12 @@ def upload(client, application, name: str, data: bytes, criterion: str = "1.1"):
                              "file": (io.BytesIO(data), name)}, content_type="multipart/form-data")
 
 
-def _docx() -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as z:
-        z.writestr("[Content_Types].xml", "<Types/>")
-        z.writestr("word/document.xml", "<document/>")
-    return buf.getvalue()
 
 
 @pytest.mark.parametrize(("name", "data"), [
     ("Giấy chứng nhận tin học.pdf", PDF),
     ("ảnh hoạt động.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 64),
-    ("kế hoạch học tập.docx", _docx()),
+    ("kế hoạch học tập.docx", docx()),
 ])
 def test_accepted_upload_is_stored_and_downloaded_safely(app, client, nominee, name, data):
     before = _files(app)
