@@ -3,6 +3,9 @@ from logging.config import fileConfig
 
 from alembic import context
 from flask import current_app
+from sqlalchemy import create_engine
+
+from workflow import dbroles
 
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
@@ -14,7 +17,7 @@ fileConfig(config.config_file_name)
 logger = logging.getLogger('alembic.env')
 
 
-def get_engine():
+def get_app_engine():
     try:
         # this works with Flask-SQLAlchemy<3 and Alchemical
         return current_app.extensions['migrate'].db.engine
@@ -23,12 +26,26 @@ def get_engine():
         return current_app.extensions['migrate'].db.engine
 
 
+def get_engine():
+    """Migrations run as the owner role (DATABASE_OWNER_URL) when one is configured, else on the app's URL; an
+    owner engine is this command's own (disposed after it)."""
+    url = dbroles.owner_url()
+    return get_app_engine() if url is None else create_engine(url)
+
+
 def get_engine_url():
+    url = dbroles.owner_url()
+    if url is not None:
+        return url.replace('%', '%%')
+    return get_app_url()
+
+
+def get_app_url():
     try:
-        return get_engine().url.render_as_string(hide_password=False).replace(
+        return get_app_engine().url.render_as_string(hide_password=False).replace(
             '%', '%%')
     except AttributeError:
-        return str(get_engine().url).replace('%', '%%')
+        return str(get_app_engine().url).replace('%', '%%')
 
 
 # add your model's MetaData object here
@@ -95,15 +112,32 @@ def run_migrations_online():
 
     connectable = get_engine()
 
-    with connectable.connect() as connection:
-        context.configure(
-            connection=connection,
-            target_metadata=get_metadata(),
-            **conf_args
-        )
+    try:
+        with connectable.connect() as connection:
+            context.configure(
+                connection=connection,
+                target_metadata=get_metadata(),
+                **conf_args
+            )
 
-        with context.begin_transaction():
-            context.run_migrations()
+            with context.begin_transaction():
+                context.run_migrations()
+                grant_runtime_after_upgrade(connection)
+    finally:
+        if connectable is not get_app_engine():
+            connectable.dispose()
+
+
+def grant_runtime_after_upgrade(connection):
+    """After `db upgrade` on PostgreSQL with two roles, give the runtime role exactly its privileges on the tables
+    as they now are (workflow/dbroles.py); other commands (check, current, downgrade, stamp) grant nothing."""
+    fn = context.get_context().opts.get("fn")
+    if getattr(fn, "__name__", "") != "upgrade" or connection.dialect.name != "postgresql":
+        return
+    role = dbroles.runtime_role(get_app_engine().url.render_as_string(hide_password=False))
+    if role:
+        dbroles.grant_runtime(connection, role)
+        logger.info("Granted the runtime role %s its privileges.", role)
 
 
 if context.is_offline_mode():

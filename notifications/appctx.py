@@ -46,7 +46,7 @@ def job(fn: F) -> F:
         if app is None:
             if has_app_context():  # SimpleWorker inside the app (tests) or an inline run
                 return fn(*args, **kwargs)
-            from web import create_app
+            from .app import create_app
 
             app = create_app()
             bind(app)

@@ -132,6 +132,22 @@ def wake(*wakeups: tuple[str, str, Callable[..., Any]], ttl_seconds: float = 10.
     return queued
 
 
+def nothing_in_flight() -> bool:
+    """No delivery job is queued, running or waiting for a retry (one Redis round trip). Unknown: False."""
+    from rq.registry import ScheduledJobRegistry, StartedJobRegistry
+
+    try:
+        conn = connection()
+        notices = queue(NOTICES, conn)
+        pipe = conn.pipeline(transaction=False)
+        pipe.llen(notices.key)
+        pipe.zcard(StartedJobRegistry(queue=notices).key)
+        pipe.zcard(ScheduledJobRegistry(queue=notices).key)
+        return not any(pipe.execute())
+    except RedisError:
+        return False
+
+
 def started(flag: str) -> None:
     """Called by a woken job before it looks at the database: commits from now on queue the next run."""
     if redis_url() is not None:

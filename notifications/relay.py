@@ -109,3 +109,14 @@ def sweep_abandoned(minutes: float | None = None, limit: int = 1000) -> int:
 
 def pending_count() -> int:
     return db.session.scalar(select(db.func.count()).select_from(ob).where(ob.c.handed_at.is_(None)))
+
+
+def on_worker_start() -> dict[str, int]:
+    """A worker that starts relays what is pending at once instead of waiting for the periodic tick. When no job
+    is queued or running anywhere (a fresh Redis, or one that lost its data), rows handed earlier but never
+    delivered have lost their jobs too: they are re-handed now (delivery is idempotent, so a row whose job does
+    still run somewhere is not sent twice)."""
+    handed = relay()
+    rehanded = sweep_abandoned(minutes=0) if q.nothing_in_flight() else 0
+    log.info("worker start: handed %d pending outbox rows, re-handed %d orphaned ones", handed, rehanded)
+    return {"handed": handed, "rehanded": rehanded}

@@ -15,7 +15,7 @@ from rq import SimpleWorker, Worker
 
 from workflow.errors import WorkflowError
 
-from . import appctx, schedule
+from . import appctx, relay, schedule
 from . import queue as q
 
 
@@ -38,9 +38,10 @@ def run(app: Flask, burst: bool = False, simple: bool = False, queues: tuple[str
     """Start working; return whether any job ran (burst mode returns when the queues are empty)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     appctx.bind(app)
-    warm_caches()
     conn = q.connection()
     schedule.ensure()
+    relay.on_worker_start()  # what is pending goes now, not at the next tick (Redis may have lost its data)
+    warm_caches()
     cls = SimpleWorker if simple else Worker
     worker = cls([q.queue(name, conn) for name in queues], connection=conn, serializer=q.SERIALIZER)
     return worker.work(burst=burst, with_scheduler=with_scheduler, logging_level="INFO")

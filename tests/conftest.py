@@ -1,6 +1,11 @@
 """Fixtures after Flask's tutorial (app, client, runner) on a real database: SQLite by default, PostgreSQL when
 DATABASE_URL says so. The schema is built once by the migrations (so every run proves they build it); each test
-then starts from empty tables."""
+then starts from empty tables.
+
+With DATABASE_OWNER_URL as well (CI does this), PostgreSQL runs as in production: the migrations and the wipe
+between tests run as the owner role, the app under test connects with DATABASE_URL as the runtime role, which may
+only add to and read the audit trail (workflow/dbroles.py). Every app the tests build seals with one fixed audit
+key and keeps its heads in a file under the test directory."""
 from __future__ import annotations
 
 import os
@@ -12,12 +17,18 @@ from flask_migrate import upgrade
 from sqlalchemy import text
 
 from web import create_app
-from workflow import chains, rubrics
+from workflow import chains, dbroles, rubrics
 from workflow.db import db
 
 from .factories import World, build_world
+from .factories import owner_engine as _owner_engine
 
 TMP = tempfile.mkdtemp(prefix="hoctap-tests-")
+TEST_AUDIT_KEY = "a0d17e57" * 8  # hex: 32 bytes
+AUDIT_HEAD_FILE = os.path.join(TMP, "audit-heads.log")
+# Set in the environment too, so the second apps some tests build (CSRF, browser) seal with the same key.
+os.environ["AUDIT_KEY"] = TEST_AUDIT_KEY
+os.environ["AUDIT_HEAD_FILE"] = AUDIT_HEAD_FILE
 
 
 def _sqlite_url() -> str:
@@ -28,13 +39,18 @@ def _sqlite_url() -> str:
 def app():
     url = os.environ.get("DATABASE_URL") or _sqlite_url()
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": _normalise(url), "PASSWORD_HASH_FAST": True,
-                      "UPLOAD_DIR": os.path.join(TMP, "uploads"), "SECRET_KEY": "test", "WTF_CSRF_ENABLED": False})
+                      "UPLOAD_DIR": os.path.join(TMP, "uploads"), "SECRET_KEY": "test", "WTF_CSRF_ENABLED": False,
+                      "AUDIT_KEY": bytes.fromhex(TEST_AUDIT_KEY), "AUDIT_HEAD_FILE": AUDIT_HEAD_FILE})
     with app.app_context():
         if db.engine.dialect.name == "postgresql":
-            _create_database(db.engine.url)
-            with db.engine.begin() as conn:
-                conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-        upgrade(revision="heads")
+            owner = _owner_engine()
+            _create_database(owner.url)
+            with owner.begin() as conn:
+                if owner is db.engine:
+                    conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+                else:  # an owner may not own the schema itself (PostgreSQL < 15): drop what it owns instead
+                    conn.execute(text("DROP OWNED BY CURRENT_USER; CREATE SCHEMA IF NOT EXISTS public"))
+        upgrade(revision="heads")  # as the owner when DATABASE_OWNER_URL is set; then grants the runtime role
         db.session.remove()
         if db.engine.dialect.name == "sqlite":
             db.engine.dispose()
@@ -54,7 +70,7 @@ def _create_database(url) -> None:
 
 
 def _normalise(url: str) -> str:
-    from web.config import database_url
+    from workflow.config import database_url
 
     os.environ["DATABASE_URL"] = url
     return database_url(TMP)
@@ -65,14 +81,30 @@ def _path(app) -> str:
 
 
 def wipe(app) -> None:
-    """Empty every table. PostgreSQL: TRUNCATE with triggers off (the audit tables refuse it otherwise);
+    """Empty every table and the head file. PostgreSQL: TRUNCATE with triggers off (the audit tables refuse it
+    otherwise), as the owner when there is one (it switches the audit triggers off for this transaction and puts
+    back a foreign key a tamper test left unvalidated), else as the superuser (replica mode);
     SQLite: put back the freshly migrated file."""
     db.session.remove()
+    if os.path.exists(app.config["AUDIT_HEAD_FILE"]):
+        os.remove(app.config["AUDIT_HEAD_FILE"])
     if db.engine.dialect.name == "postgresql":
         tables = ", ".join(t.name for t in db.metadata.sorted_tables)
-        with db.engine.begin() as conn:
-            conn.execute(text("SET LOCAL session_replication_role = replica"))
-            conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        owner = _owner_engine()
+        with owner.begin() as conn:
+            if owner is db.engine:
+                conn.execute(text("SET LOCAL session_replication_role = replica"))
+                conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+            else:
+                for table in dbroles.APPEND_ONLY:
+                    conn.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER USER"))
+                conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+                for table in dbroles.APPEND_ONLY:
+                    conn.execute(text(f"ALTER TABLE {table} ENABLE TRIGGER USER"))
+                for table, name in conn.execute(text(
+                        "SELECT conrelid::regclass::text, conname FROM pg_constraint "
+                        "WHERE NOT convalidated AND connamespace = 'public'::regnamespace")).all():
+                    conn.execute(text(f'ALTER TABLE {table} VALIDATE CONSTRAINT "{name}"'))
     else:
         db.engine.dispose()
         path = _path(app)
@@ -86,10 +118,19 @@ def wipe(app) -> None:
 
 @pytest.fixture(autouse=True)
 def _ctx(app):
+    from web import ratelimit
+
     with app.app_context():
         wipe(app)
+        ratelimit.reset()  # login counters start empty in every test
         yield
         db.session.remove()
+
+
+@pytest.fixture
+def owner_engine(app):
+    """An engine with the owner's rights (DATABASE_OWNER_URL; without one, the app's own engine, which owns all)."""
+    return _owner_engine()
 
 
 @pytest.fixture

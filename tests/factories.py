@@ -150,10 +150,45 @@ def bulk_at_appraisal(world: World, n: int, commune: int = 0, total: int = 90) -
     return list(ids)
 
 
+_owner_engines: dict[str, object] = {}
+
+
+def owner_engine():
+    """An engine with the owner's rights: DATABASE_OWNER_URL on PostgreSQL when set, else the app's own engine (one
+    role owns everything: SQLite, or PostgreSQL as a single role)."""
+    from sqlalchemy import create_engine
+
+    from workflow import dbroles
+
+    url = dbroles.owner_url()
+    if url is None or db.engine.dialect.name != "postgresql":
+        return db.engine
+    if url not in _owner_engines:
+        _owner_engines[url] = create_engine(url, pool_size=2)
+    return _owner_engines[url]
+
+
 def tamper(*statements: str) -> None:
-    """What someone with database access could do: switch the append-only triggers off, then write."""
+    """What someone with database access could do: switch the append-only triggers off, then write. With two roles
+    that is the owner (the runtime role may not): it switches the triggers off and drops the seals' foreign key for
+    one transaction, then puts the key back unvalidated (the next wipe validates it again)."""
     from sqlalchemy import text
 
+    owner = owner_engine()
+    if owner is not db.engine:
+        db.session.commit()  # hold no lock the owner's ALTER TABLE would wait for
+        fk = "fk_audit_seals_event_id_audit_events"
+        with owner.begin() as conn:
+            for table in ("audit_events", "audit_seals"):
+                conn.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER USER"))
+            conn.execute(text(f"ALTER TABLE audit_seals DROP CONSTRAINT {fk}"))
+            for stmt in statements:
+                conn.execute(text(stmt))
+            conn.execute(text(f"ALTER TABLE audit_seals ADD CONSTRAINT {fk} FOREIGN KEY (event_id) "
+                              "REFERENCES audit_events (id) NOT VALID"))
+            for table in ("audit_events", "audit_seals"):
+                conn.execute(text(f"ALTER TABLE {table} ENABLE TRIGGER USER"))
+        return
     if db.engine.dialect.name == "postgresql":
         db.session.execute(text("SET LOCAL session_replication_role = replica"))
     else:
@@ -180,3 +215,27 @@ def docx() -> bytes:
         z.writestr("[Content_Types].xml", "<Types/>")
         z.writestr("word/document.xml", "<w:document/>")
     return buf.getvalue()
+
+
+def build_other_province(tag: str = "Q") -> World:
+    """A second two-tier province beside `build_world`'s, with its own units, users and campaigns (codes prefixed
+    by `tag`): for tests that one province's users never see, or act on, the other's."""
+    rubrics = load_reference_data()
+    province = add_unit(f"{tag}P", "Tỉnh Bên Cạnh", "province")
+    communes = [add_unit(f"{tag}C{i}", name, "commune", province, area_class="ordinary")
+                for i, name in enumerate(["Xã Bắc Sơn", "Xã Nam Hà"])]
+    branches, officers, appraisers = {}, {}, {}
+    for c in communes:
+        appraisers[c.id] = make_user("commune_appraiser", c)
+        branches[c.id] = [add_unit(f"{c.code}B{j}", f"Chi hội xóm {j}", "branch", c) for j in (1, 2)]
+        for b in branches[c.id]:
+            officers[b.id] = make_user("branch_officer", b)
+    year = clock.today().year
+    campaigns = [Campaign(title_code=code, year=year, province=province, rubric_id=rubrics[code].id, name=code,
+                          opens_on=date(year, 1, 1), submit_deadline=date(year, 11, 30),
+                          decision_deadline=date(year, 12, 15)) for code in ("CDHT", "XHT")]
+    db.session.add_all(campaigns)
+    w = World(province, None, communes, branches, officers, appraisers, make_user("provincial_approver", province),
+              make_user("auditor", province), make_user("admin", province), *campaigns)
+    db.session.commit()
+    return w

@@ -158,11 +158,12 @@ def worker_env(app, **extra: str) -> dict[str, str]:
 
 
 def start_worker_process(app, *args: str, **env: str) -> subprocess.Popen:
-    """A real `flask --app wsgi worker` (forking RQ Worker) in its own process group, so SIGKILL reaches the
-    work horse too."""
+    """A real `flask --app notifications.app worker` (the worker's own app, forking RQ Worker) in its own process
+    group, so SIGKILL reaches the work horse too."""
     flask = str(Path(sys.executable).with_name("flask"))
-    return subprocess.Popen([flask, "--app", "wsgi", "worker", *args], cwd=ROOT, env=worker_env(app, **env),
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    return subprocess.Popen([flask, "--app", "notifications.app", "worker", *args], cwd=ROOT,
+                            env=worker_env(app, **env), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            start_new_session=True)
 
 
 def _descendants(pid: int) -> list[int]:

@@ -125,9 +125,9 @@ def test_token_signed_with_another_key_is_refused(app, client, world):
     assert resp.status_code == 401
 
 
-def test_failed_logins_are_limited(client, world):
+def test_failed_logins_are_limited(app, client, world):
     officer = world.officer()
-    for _ in range(auth.FAILED_LIMIT):
+    for _ in range(int(app.config["LOGIN_ACCOUNT_LIMIT"].split()[0])):
         assert client.post(f"{API}/tokens", json={"username": officer.username, "password": "x"}).status_code == 401
     resp = client.post(f"{API}/tokens", json={"username": officer.username, "password": PASSWORD},
                        headers={"Accept-Language": "en"})

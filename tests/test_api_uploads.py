@@ -203,7 +203,7 @@ def test_type_comes_from_content_not_name(app, client, world, target):
     assert office.get_json()["evidence"]["media_type"].endswith("wordprocessingml.document")
     detail = client.get(f"{API}/applications/{target.id}", headers=bearer(world.officer())).get_json()
     assert [(e["criterion"], e["original_name"]) for e in detail["evidence"]] == [
-        ("1.1", "ảnh chụp.pdf"), ("1.2", "báo cáo.docx")]
+        ("1.1", "ảnh chụp.png"), ("1.2", "báo cáo.docx")]  # the extension follows the content
 
 
 def test_evidence_of_another_application_is_404(client, world, target):

@@ -76,6 +76,9 @@ def init_app(app: Flask) -> None:
     @app.after_request
     def security_headers(response):
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        if app.config.get("SESSION_COOKIE_SECURE"):  # served over HTTPS only: browsers must never downgrade
+            response.headers.setdefault("Strict-Transport-Security",
+                                        f"max-age={app.config.get('HSTS_MAX_AGE', 31536000)}")
         if not _is_api():
             response.headers.setdefault("X-Frame-Options", "DENY")
             response.headers.setdefault("Referrer-Policy", "same-origin")

@@ -3,11 +3,10 @@ session). Labels for the engine's states, actions and roles live here so pages a
 from __future__ import annotations
 
 from flask import Flask, session
-from flask_babel import Babel, get_locale, refresh
+from flask_babel import get_locale, refresh
 from flask_babel import lazy_gettext as _l
 
 LOCALES = ("vi", "en")
-babel = Babel()
 
 STATE_LABELS = {
     "evidence_collection": _l("Collecting evidence"),
@@ -64,9 +63,7 @@ def short(value: object, keep: int = 12) -> str:
 
 
 def init_app(app: Flask) -> None:
-    app.config.setdefault("BABEL_DEFAULT_LOCALE", "vi")
-    app.config.setdefault("BABEL_DEFAULT_TIMEZONE", "Asia/Ho_Chi_Minh")
-    babel.init_app(app, locale_selector=select_locale)
+    """Flask-Babel itself is set up by the shared base (workflow.appbase) with `select_locale`."""
     # Flask-Babel caches the locale on `g`; when an app context outlives one request (tests, CLI), start afresh.
     app.before_request(refresh)
     app.jinja_env.filters["short"] = short

@@ -7,7 +7,9 @@ import re
 from flask import Flask, abort, request
 from flask_wtf.csrf import CSRFProtect
 
-from . import auth, errors, i18n, ratelimit
+from workflow.inputs import MAX_INT
+
+from . import auth, errors, i18n
 
 csrf = CSRFProtect()
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -19,7 +21,6 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)  # a form may stay open during a long scoring session
     app.config.setdefault("PAGE_SIZE", 25)
-    app.config.setdefault("LOGIN_ATTEMPTS", "5/300")  # failures per (username, address) per seconds
     # MAX_CONTENT_LENGTH (MAX_UPLOAD_MB) is the limit a person is told for one file; the request may carry a
     # little more (form fields, multipart framing), so a file just under the limit is not refused as a whole.
     if "UPLOAD_MAX_BYTES" not in app.config and app.config.get("MAX_CONTENT_LENGTH"):
@@ -36,15 +37,28 @@ def init_app(app: Flask) -> None:
 
     @app.before_request
     def _refuse_control_characters() -> None:
-        """NUL and other control characters never belong in a form field (PostgreSQL refuses NUL outright):
-        answer with the friendly 400 page instead of letting them reach the database."""
-        if request.blueprint != "api" and request.method == "POST" and any(
+        """NUL and other control characters never belong in a form field, a query parameter or a path (PostgreSQL
+        refuses NUL outright): answer with the friendly 400 page instead of letting them reach the database."""
+        if request.blueprint == "api" or request.path.startswith("/api/"):
+            return
+        if _CONTROL.search(request.path) or any(
+                _CONTROL.search(k) or _CONTROL.search(v) for k, values in request.args.lists() for v in values):
+            abort(400)
+        if request.method == "POST" and any(
                 _CONTROL.search(v) for values in request.form.listvalues() for v in values):
             abort(400)
 
+    @app.before_request
+    def _refuse_ids_past_32_bits() -> None:
+        """A safety net behind the bounded converter of the page views (views.common.ID): an integer path part
+        that no 32-bit id column can hold names nothing, so it is a 404 rather than a database error."""
+        if request.blueprint != "api" and any(
+                isinstance(v, int) and not isinstance(v, bool) and not 0 <= v <= MAX_INT
+                for v in (request.view_args or {}).values()):
+            abort(404)
+
     i18n.init_app(app)
     auth.init_app(app)
-    ratelimit.init_app(app)
     errors.init_app(app)
 
     from .views import admin, auditing, diagrams, home, nominations, review

@@ -5,10 +5,13 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import re
 import tempfile
 import unicodedata
 import zipfile
 from dataclasses import dataclass
+
+from workflow.inputs import text_problem
 
 ALLOWED = {
     "application/pdf": ".pdf",
@@ -18,6 +21,8 @@ ALLOWED = {
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": ".xlsx",
 }
 OOXML = {"word/document.xml": ".docx", "xl/workbook.xml": ".xlsx"}
+SAME_TYPE = {".jpeg": ".jpg"}  # other spellings of an allowed extension, kept as the person wrote them
+_EXTENSION = re.compile(r"\.[A-Za-z][A-Za-z0-9]{0,7}$")  # "hoso.html" has one; "minh chứng 1.1" has none
 MESSAGES = {
     "empty": ("Tệp rỗng.", "The file is empty."),
     "too_large": ("Tệp vượt quá {limit_mb} MB.", "The file exceeds {limit_mb} MB."),
@@ -50,12 +55,28 @@ class Checked:
 
 
 def clean_name(name: str | None) -> str:
-    """Keep the name a person gave (NFC, diacritics intact) but refuse path parts and control characters."""
+    """Keep the name a person gave (NFC, diacritics intact) but refuse path parts, and what no name may hold
+    (control and format characters, floods of combining marks: the rule of workflow.inputs for every name)."""
     name = unicodedata.normalize("NFC", name or "").strip()
     if (not name or len(name) > 200 or name in {".", ".."} or "/" in name or "\\" in name
-            or any(unicodedata.category(ch).startswith("C") for ch in name)):
+            or text_problem(name)):
         raise UploadRejected("bad_name")
     return name
+
+
+def named_as(name: str, media_type: str) -> str:
+    """The name with the extension of the type judged from the content, so a PDF named "hồ sơ.html" is stored
+    and served as "hồ sơ.pdf" (a browser or desktop never opens it as something else). The stem is kept; an
+    extension that already fits the type (any case, or .jpeg for JPEG) is left as it is."""
+    wanted = ALLOWED.get(media_type)
+    if wanted is None:
+        return name
+    match = _EXTENSION.search(name)
+    current = match.group(0).lower() if match else ""
+    if current == wanted or SAME_TYPE.get(current) == wanted:
+        return name
+    stem = name[:match.start()] if match else name
+    return unicodedata.normalize("NFC", (stem.rstrip(" .") or "tệp") + wanted)
 
 
 def sniff(data: bytes) -> str | None:
@@ -88,7 +109,7 @@ def check(name: str | None, data: bytes, limit_bytes: int) -> Checked:
     media_type = sniff(data)
     if media_type is None:
         raise UploadRejected("bad_type")
-    return Checked(data, media_type, original, hashlib.sha256(data).hexdigest())
+    return Checked(data, media_type, named_as(original, media_type), hashlib.sha256(data).hexdigest())
 
 
 def store(upload_dir: str, checked: Checked) -> str:

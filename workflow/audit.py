@@ -2,18 +2,25 @@
 
 Events are written append-only on the hot path with no global lock. A sealing step, run after commit, takes the
 unsealed events in the order it finds them committed and appends one link each to audit_seals: seq, prev_hash and
-hash = sha256(prev_hash + canonical content). `verify` walks the chain and names the first event that was altered,
-removed or reordered. Tail truncation is only detectable against a head kept elsewhere (audit_heads)."""
+hash = HMAC-SHA256(key, seq + prev_hash + canonical content). The key lives outside the database
+(workflow.auditkey, app config AUDIT_KEY), so whoever can rewrite the tables still cannot recompute the links.
+`verify` walks the chain and names the first event that was altered, removed or reordered. Tail truncation is only
+detectable against a head kept elsewhere: audit_heads, and the head file (AUDIT_HEAD_FILE) that `verify_kept`
+checks."""
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
+import os
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import func, insert, select, text
 
+from . import auditkey
 from .db import db
 from .models import AuditEvent, AuditSeal
 
@@ -37,8 +44,18 @@ def canonical(row: Any) -> bytes:
                        _utc_iso(created_at)], sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def link(prev_hash: str, row: Any, seq: int) -> str:
-    return hashlib.sha256(f"{seq}:{prev_hash}:".encode() + canonical(row)).hexdigest()
+def current_key() -> bytes:
+    """The app's chain key (config AUDIT_KEY, bytes; a string is parsed as auditkey.parse does)."""
+    key = current_app.config.get("AUDIT_KEY")
+    if not key:
+        raise auditkey.AuditKeyError("AUDIT_KEY is not configured")
+    return key if isinstance(key, bytes) else auditkey.parse(key)
+
+
+def link(prev_hash: str, row: Any, seq: int, key: bytes | None = None) -> str:
+    """One link: HMAC-SHA256 under the chain key, so it cannot be recomputed from the database alone."""
+    message = f"{seq}:{prev_hash}:".encode() + canonical(row)
+    return hmac.new(current_key() if key is None else key, message, hashlib.sha256).hexdigest()
 
 
 def head() -> tuple[int, str]:
@@ -60,9 +77,10 @@ def seal(limit: int = 5000) -> int:
         return 0
     links = []
     now = datetime.now(UTC)
+    key = current_key()
     for row in unsealed:
         seq += 1
-        h = link(prev, row, seq)
+        h = link(prev, row, seq, key)
         links.append({"event_id": row[0], "seq": seq, "prev_hash": prev, "hash": h, "sealed_at": now})
         prev = h
     db.session.execute(insert(seals), links)
@@ -96,6 +114,7 @@ def verify(batch: int = 20000) -> Report:
     """Walk the chain in seq order, recomputing every hash; stop at the first break."""
     report = Report()
     prev, expected_seq = GENESIS, 1
+    key = current_key()
     while True:
         rows = db.session.execute(
             select(seals.c.seq, seals.c.prev_hash, seals.c.hash, seals.c.event_id, *_CONTENT)
@@ -110,7 +129,7 @@ def verify(batch: int = 20000) -> Report:
                 return _bad(report, event_id, "event_deleted", f"sealed event {event_id} no longer exists")
             if prev_hash != prev:
                 return _bad(report, event_id, "reordered", f"event {event_id} does not follow its predecessor")
-            if link(prev, content, seq) != h:
+            if link(prev, content, seq, key) != h:
                 return _bad(report, event_id, "altered", f"event {event_id} differs from what was sealed")
             prev, expected_seq = h, seq + 1
             report.sealed += 1
@@ -135,7 +154,7 @@ def check_head(seq: int, head_hash: str) -> Report:
     """Verify the chain, then check it still holds a head kept outside the database (`flask audit head` prints
     one a day): a chain cut short after that head (tail truncation) verifies on its own but fails here."""
     report = verify()
-    if not report.ok:
+    if not report.ok or (seq == 0 and head_hash == GENESIS):
         return report
     if seq > report.head_seq:
         return _bad(report, None, "truncated", f"the chain ends at seal {report.head_seq}, the kept head is {seq}")
@@ -143,4 +162,62 @@ def check_head(seq: int, head_hash: str) -> Report:
     if found is None or found[0] != head_hash:
         return _bad(report, found[1] if found else None, "head_mismatch",
                     f"seal {seq} does not carry the kept head hash")
+    return report
+
+
+# The head file: one line per day, "<date> <seq> <hash>", appended by the daily head job and `flask audit head`.
+# It is meant to leave the machine (sent to auditors); `verify_kept` checks the chain against its last line.
+
+def head_file() -> str | None:
+    """The configured head file (config AUDIT_HEAD_FILE); None keeps no file."""
+    return current_app.config.get("AUDIT_HEAD_FILE")
+
+
+def read_kept_heads(path: str) -> list[tuple[date, int, str]]:
+    """Every head in the file, in file order; a malformed line raises ValueError naming it."""
+    heads = []
+    with open(path, encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                day, seq, h = line.split()
+                heads.append((date.fromisoformat(day), int(seq), h))
+            except ValueError:
+                raise ValueError(f"{path} line {n} is not '<date> <seq> <hash>'") from None
+    return heads
+
+
+def keep_head(day: date, seq: int, head_hash: str, path: str | None = None) -> bool:
+    """Append the head of `day` to the head file unless that day is already there; True if a line was written.
+    The line is flushed to disk before returning: it is the copy that survives a rewritten database."""
+    path = path or head_file()
+    if not path:
+        return False
+    if os.path.exists(path) and any(d == day for d, _, _ in read_kept_heads(path)):
+        return False
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    with open(path, "a", encoding="utf-8") as f:
+        f.write(f"{day.isoformat()} {seq} {head_hash}\n")
+        f.flush()
+        os.fsync(f.fileno())
+    return True
+
+
+def verify_kept(path: str | None = None) -> Report:
+    """`verify`, plus, when the head file exists, that the chain still holds the last head it records: a tail
+    deleted after that head was kept verifies on its own but fails here."""
+    path = path or head_file()
+    if not path or not os.path.exists(path):
+        return verify()
+    try:
+        heads = read_kept_heads(path)
+    except (OSError, ValueError) as exc:
+        report = verify()
+        return report if not report.ok else _bad(report, None, "head_file", str(exc))
+    if not heads:
+        return verify()
+    _, seq, head_hash = heads[-1]
+    report = check_head(seq, head_hash)
+    report.details["kept_head"] = seq
     return report

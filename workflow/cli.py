@@ -1,4 +1,4 @@
-"""Command-line entry points: `flask --app wsgi demo|workflow|audit ...`."""
+"""Command-line entry points: `flask --app wsgi demo|workflow|audit ...` and `db grant-runtime`."""
 from __future__ import annotations
 
 import json
@@ -8,7 +8,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from . import audit, demo
+from . import audit, dbroles, demo
 from .db import db
 from .definitions import mermaid
 from .loader import DataError, load_reference_data
@@ -16,6 +16,7 @@ from .loader import DataError, load_reference_data
 demo_cli = AppGroup("demo", help="Demo data.")
 workflow_cli = AppGroup("workflow", help="Title definitions, rubrics and approval chains.")
 audit_cli = AppGroup("audit", help="The tamper-evident audit trail.")
+users_cli = AppGroup("users", help="Accounts: end sessions, reset a password, deactivate.")
 
 
 @demo_cli.command("seed")
@@ -73,14 +74,21 @@ def seal_command() -> None:
 @audit_cli.command("verify")
 @click.option("--json", "as_json", is_flag=True)
 def verify_command(as_json: bool) -> None:
-    """Recompute the chain; exit 1 and name the first bad event if anything was altered, removed or reordered."""
-    report = audit.verify()
+    """Recompute the chain with the audit key; exit 1 and name the first bad event if anything was altered, removed
+    or reordered, or (when the head file exists) if the chain no longer holds the last head it kept."""
+    report = audit.verify_kept()
+    kept = report.details.get("kept_head")
     if as_json:
         click.echo(json.dumps({"ok": report.ok, "sealed": report.sealed, "waiting": report.waiting,
                                "first_bad": report.first_bad, "problem": report.problem,
-                               "head_seq": report.head_seq, "head_hash": report.head_hash}))
+                               "head_seq": report.head_seq, "head_hash": report.head_hash, "kept_head": kept}))
     elif report.ok:
-        click.echo(f"OK: {report.sealed} sealed, {report.waiting} waiting; head {report.head_seq} {report.head_hash}")
+        against = f"; holds kept head {kept}" if kept is not None else ""
+        click.echo(f"OK: {report.sealed} sealed, {report.waiting} waiting; head {report.head_seq} "
+                   f"{report.head_hash}{against}")
+    elif report.first_bad is None:
+        click.echo(f"BROKEN: {report.problem} ({report.details['detail']}); {report.sealed} verified, "
+                   f"{report.waiting} waiting", err=True)
     else:
         click.echo(f"BROKEN at event {report.first_bad}: {report.problem} ({report.details['detail']}); "
                    f"{report.sealed} verified before it, {report.waiting} waiting", err=True)
@@ -88,6 +96,95 @@ def verify_command(as_json: bool) -> None:
         sys.exit(1)
 
 
+@click.command("grant-runtime")
+@click.argument("role", required=False)
+def grant_runtime_command(role: str | None) -> None:
+    """Give the runtime role exactly its privileges (PostgreSQL; also done after every `db upgrade`). ROLE defaults
+    to DATABASE_RUNTIME_ROLE, else DATABASE_URL's user when DATABASE_OWNER_URL is set; runs as the owner."""
+    from sqlalchemy import create_engine
+
+    runtime_url = current_app.config["SQLALCHEMY_DATABASE_URI"]
+    role = role or dbroles.runtime_role(runtime_url)
+    if not role:
+        raise click.ClickException("no runtime role: pass ROLE, set DATABASE_RUNTIME_ROLE, or set "
+                                   "DATABASE_OWNER_URL (then DATABASE_URL's user is the runtime role)")
+    engine = create_engine(dbroles.owner_url() or runtime_url)
+    try:
+        if engine.dialect.name != "postgresql":
+            click.echo(f"{engine.dialect.name} has no roles: nothing to grant")
+            return
+        with engine.begin() as conn:
+            done = dbroles.grant_runtime(conn, role)
+    except dbroles.RoleError as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        engine.dispose()
+    for stmt in done:
+        click.echo(stmt)
+    click.echo(f"granted the runtime role {role} its privileges ({len(done)} statements)")
+
+
+def _user(username: str):
+    from sqlalchemy import func, select
+
+    from .models import User
+
+    user = db.session.scalar(select(User).where(func.lower(User.username) == username.lower()))
+    if user is None:
+        raise click.ClickException(f"no user {username}")
+    return user
+
+
+def _account_change(change) -> None:
+    """Run one change of workflow.accounts and commit it, or explain the refusal."""
+    from .errors import WorkflowError
+
+    try:
+        change()
+    except WorkflowError as exc:
+        db.session.rollback()
+        raise click.ClickException(exc.message("en")) from exc
+    db.session.commit()
+
+
+@users_cli.command("end-sessions")
+@click.argument("username")
+def end_sessions_command(username: str) -> None:
+    """End every page session and API token of a user at once (a lost phone, a shared computer)."""
+    from . import accounts
+
+    user = _user(username)
+    _account_change(lambda: accounts.end_sessions(user))
+    click.echo(f"every session and token of {user.username} has ended")
+
+
+@users_cli.command("reset-password")
+@click.argument("username")
+@click.password_option(help="The new password (asked twice when not given).")
+def reset_password_command(username: str, password: str) -> None:
+    """Set a new password; the user's sessions and tokens end."""
+    from . import accounts
+
+    user = _user(username)
+    _account_change(lambda: accounts.reset_password(user, password))
+    click.echo(f"password of {user.username} reset; every session and token ended")
+
+
+@users_cli.command("deactivate")
+@click.argument("username")
+def deactivate_command(username: str) -> None:
+    """Deactivate a user (never the last admin of a province); the user's sessions and tokens end."""
+    from . import accounts
+
+    user = _user(username)
+    _account_change(lambda: accounts.set_active(user, False))
+    click.echo(f"{user.username} deactivated")
+
+
 def register(app: Flask) -> None:
-    for group in (demo_cli, workflow_cli, audit_cli):
+    from flask_migrate.cli import db as db_group
+
+    for group in (demo_cli, workflow_cli, audit_cli, users_cli):
         app.cli.add_command(group)
+    if "grant-runtime" not in db_group.commands:
+        db_group.add_command(grant_runtime_command)

@@ -4,6 +4,12 @@ from __future__ import annotations
 
 MESSAGES: dict[str, tuple[str, str]] = {
     # code: (Vietnamese, English)
+    "password_too_short": ("Mật khẩu mới phải có ít nhất {min} ký tự.",
+                           "The new password needs at least {min} characters."),
+    "password_is_username": ("Mật khẩu không được trùng tên đăng nhập.", "The password may not be the username."),
+    "password_wrong": ("Mật khẩu hiện tại không đúng.", "The current password is wrong."),
+    "last_admin": ("Không thể vô hiệu hoá hoặc thu hồi quyền quản trị cuối cùng của tỉnh.",
+                   "The last administrator of a province cannot be deactivated or lose the role."),
     "not_found": ("Không tìm thấy hồ sơ.", "Application not found."),
     "outside_scope": ("Bạn không có quyền với hồ sơ thuộc đơn vị này.",
                       "You have no rights over applications of this unit."),
@@ -43,6 +49,15 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "unit_outside_campaign": ("Đơn vị «{unit}» không thuộc tỉnh của đợt đánh giá này.",
                               "Unit «{unit}» is not in this campaign's province."),
     "wrong_unit_level": ("Đơn vị «{unit}» không phải cấp {level}.", "Unit «{unit}» is not a {level}."),
+    "citizen_id_ascii": ("Số CCCD chỉ được gồm các chữ số 0-9 (không dùng chữ số toàn độ rộng, chữ số Ả Rập "
+                         "hay chữ số của bảng chữ khác).",
+                         "A citizen ID takes the digits 0-9 only (not full-width, Arabic-Indic or other digits)."),
+    "invalid_name": ("Trường «{field}» có ký tự không được phép: ký tự định dạng ẩn (như ký tự đảo chiều hay "
+                     "khoảng trắng độ rộng 0), ký tự điều khiển hoặc quá nhiều dấu trên một chữ.",
+                     "Field «{field}» has characters that are not allowed: hidden format characters (such as "
+                     "direction overrides or zero-width spaces), control characters or too many accent marks "
+                     "on one letter."),
+    "unknown_unit": ("Không có đơn vị này (trường «{field}»).", "No such unit (field «{field}»)."),
 }
 
 

@@ -77,6 +77,9 @@ class User(UserMixin, db.Model):
     email: Mapped[str | None] = mapped_column(String(255))
     locale: Mapped[str] = mapped_column(String(8), default="vi", server_default="vi")
     active: Mapped[bool] = mapped_column(default=True, server_default=text("true"))
+    # Carried by every session and API token; bumping it (logout, password change, deactivation, a revoked
+    # grant) ends them all at once (workflow/accounts.py).
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
 
     grants: Mapped[list[RoleGrant]] = relationship(back_populates="user", lazy="selectin",

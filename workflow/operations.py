@@ -3,7 +3,6 @@ check scope and role through the approval chain, bump the application's version 
 them) and write an audit event; the caller commits."""
 from __future__ import annotations
 
-import re
 from datetime import date
 from typing import Any
 
@@ -16,6 +15,7 @@ from .chains import chain_for
 from .db import db
 from .definitions import definition
 from .errors import Conflict, GuardRefused, InvalidAction, NotAuthorized, NotFound
+from .inputs import canonical_citizen_id, clean_name, text_problem
 from .models import Application, AuditEvent, Campaign, Evidence, Score, Unit
 from .rubrics import spec
 from .states import appraisal, approval, evidence, scoring
@@ -24,7 +24,6 @@ from .text import fold, nfc
 SCORE_STATES = evidence.STATES + scoring.STATES
 ADJUST_STATES = appraisal.STATES + approval.STATES  # appraisers may adjust a score, with a reason
 EVIDENCE_STATES = evidence.STATES + scoring.STATES
-CITIZEN_ID = re.compile(r"^\d{12}$")
 
 
 def _actor(actor) -> Actor:
@@ -89,13 +88,13 @@ def create_application(campaign: Campaign, unit: Unit, actor, *, full_name: str 
     if unit.level != chain_level:
         raise GuardRefused("wrong_unit_level", unit=unit.name, level=chain_level)
     rubric = spec(campaign.rubric_id)
+    if residence_unit is not None and not residence_allowed(unit, residence_unit, actor):
+        raise GuardRefused("unknown_unit", field="residence_unit")  # as if it did not exist: never echo its name
     if person:
-        full_name = nfc(full_name)
+        full_name = clean_name(full_name, "full_name")
         if not full_name:
             raise GuardRefused("invalid_field", field="full_name", detail="trống / empty")
-        citizen_id = (citizen_id or "").strip()
-        if not CITIZEN_ID.match(citizen_id):
-            raise GuardRefused("invalid_field", field="citizen_id", detail="12 chữ số / 12 digits")
+        citizen_id = canonical_citizen_id(citizen_id)
         if not isinstance(date_of_birth, date) or not date(1900, 1, 1) <= date_of_birth <= clock.today():
             raise GuardRefused("invalid_field", field="date_of_birth", detail=str(date_of_birth))
         if rubric.frameworks and subject_group not in rubric.frameworks:
@@ -123,6 +122,20 @@ def create_application(campaign: Campaign, unit: Unit, actor, *, full_name: str 
         raise duplicate from exc
     _audit(app, actor, "create", {"subject_key": key, "unit_id": unit.id}, created=True)
     return app
+
+
+def residence_scope(unit: Unit) -> str:
+    """Where a nominee of `unit` may live: the commune of a branch (its villages are its siblings), or the
+    creating unit's own subtree for a commune or above. A path prefix."""
+    if unit.level == "branch":
+        return unit.path.rsplit("/", 2)[0] + "/"
+    return unit.path
+
+
+def residence_allowed(unit: Unit, residence: Unit, actor) -> bool:
+    """A residence unit must lie within the creator's grants or the creating unit's commune: a unit of another
+    province (or commune) is refused like an unknown one."""
+    return _actor(actor).covers(residence.path) or residence.path.startswith(residence_scope(unit))
 
 
 def set_scores(app: Application, actor, values: dict[str, int], *, reason: str | None = None,
@@ -181,6 +194,8 @@ def add_evidence(app: Application, actor, *, criterion_code: str, original_name:
     _require_stage(app.unit, app.campaign.title_code, definition(app.campaign.title_code).stages[0], actor,
                    "evidence")
     _applicable(app, criterion_code)
+    if not original_name or text_problem(original_name):
+        raise GuardRefused("invalid_name", field="original_name")
     item = Evidence(application=app, criterion_code=criterion_code, original_name=nfc(original_name), size=size,
                     sha256=sha256, media_type=media_type, uploaded_by_id=actor.id, uploaded_at=clock.now())
     db.session.add(item)
@@ -212,7 +227,7 @@ def create_decision(campaign: Campaign, unit: Unit, actor, number: str, signed_o
 
     actor = _actor(actor)
     _require_stage(unit, campaign.title_code, "final_approval", actor, "decision", hidden=False)
-    number, signer = nfc(number) or "", nfc(signer) or ""
+    number, signer = nfc(number) or "", clean_name(signer, "signer") or ""
     if not number:
         raise GuardRefused("invalid_field", field="number", detail="trống / empty")
     if not signer:

@@ -20,3 +20,18 @@ def check_password(stored: str, password: str) -> bool:
         return _strong.verify(stored, password)
     except (VerificationError, InvalidHashError):
         return False
+
+
+_dummy_hashes: dict[bool, str] = {}
+
+
+def check_login(user, password: str) -> bool:
+    """The password check of a login, costing the same whether the account exists, is inactive or not: an unknown
+    username is checked against a dummy hash made with the same parameters, so timing reveals no usernames."""
+    if user is None or not user.active:
+        fast = _hasher() is _fast
+        if fast not in _dummy_hashes:
+            _dummy_hashes[fast] = _hasher().hash("not-a-real-password")
+        check_password(_dummy_hashes[fast], password)
+        return False
+    return check_password(user.password_hash, password)

@@ -6,7 +6,6 @@ judge scope, role, state and guards. The API validates only the shape of the inp
 from __future__ import annotations
 
 import os
-import re
 from typing import Any
 
 from flask import current_app, request, send_file, url_for
@@ -16,6 +15,7 @@ from web import uploads
 from workflow import clock, engine, operations, queries
 from workflow.db import db
 from workflow.errors import NotAuthorized
+from workflow.inputs import citizen_id_problem, is_ascii_digits, text_problem
 from workflow.models import Application, Evidence, TitleType, Unit
 from workflow.rubrics import spec
 from workflow.vocabulary import ACTIONS, STATES
@@ -26,7 +26,6 @@ from .campaigns import visible_campaign
 from .errors import ApiError, FieldErrors, upload_limit
 from .util import ID, MAX_INT, commit, date_field, int_field, iso, json_body, paged, query_int, string_field
 
-CITIZEN_ID = re.compile(r"^\d{12}$")
 MAX_BATCH = 5000
 MAX_REASON = 2000
 
@@ -131,13 +130,17 @@ def create_application():
     if unit is not None and campaign is not None and not unit.path.startswith(f"/{campaign.province_id}/"):
         errors.add("unit", "unit_outside_campaign")
     residence = db.session.get(Unit, residence_id) if residence_id else None
+    if residence is not None and unit is not None and not operations.residence_allowed(unit, residence, actor):
+        residence = None  # another province's (or commune's) unit is answered exactly like one that does not exist
     if residence_id and residence is None:
         errors.add("residence_unit", "unknown_unit")
     person = campaign is None or db.session.get(TitleType, campaign.title_code).subject_kind == "person"
     full_name = string_field(body, "full_name", errors, required=person)
+    if full_name is not None and text_problem(full_name):
+        errors.add("full_name", "name_chars")
     citizen_id = string_field(body, "citizen_id", errors, required=person, max_len=12)
-    if citizen_id is not None and not CITIZEN_ID.match(citizen_id):
-        errors.add("citizen_id", "citizen_id")
+    if citizen_id is not None and (problem := citizen_id_problem(citizen_id)):
+        errors.add("citizen_id", "citizen_id" if problem == "citizen_id_format" else problem)
     date_of_birth = date_field(body, "date_of_birth", errors, required=person)
     if date_of_birth is not None and not (date_of_birth.year >= 1900 and date_of_birth <= clock.today()):
         errors.add("date_of_birth", "date_range")
@@ -195,7 +198,7 @@ def upload_evidence(app_id: int):
     errors = FieldErrors()
     criterion = string_field(request.form, "criterion", errors, max_len=32)  # reading the form may raise 413
     raw_version = request.form.get("version") or None
-    if raw_version is not None and not (raw_version.isascii() and raw_version.isdigit()):
+    if raw_version is not None and not is_ascii_digits(raw_version):
         errors.add("version", "integer")
         raw_version = None
     version = int_field({"version": int(raw_version[:12])}, "version", errors) if raw_version else None
@@ -222,8 +225,9 @@ def download_evidence(app_id: int, evidence_id: int):
     path = uploads.path_of(_upload_dir(), item.sha256) if item is not None else None
     if path is None or not os.path.isfile(path):
         raise ApiError(404, "evidence_not_found")
-    resp = send_file(path, mimetype=item.media_type, as_attachment=True, download_name=item.original_name,
-                     max_age=0, conditional=False, etag=False)
+    resp = send_file(path, mimetype=item.media_type, as_attachment=True,
+                     download_name=uploads.named_as(item.original_name, item.media_type), max_age=0,
+                     conditional=False, etag=False)
     resp.headers["X-Content-Type-Options"] = "nosniff"
     resp.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     resp.headers["Cache-Control"] = "private, no-store"

@@ -49,6 +49,13 @@ FIELD_MESSAGES: dict[str, tuple[str, str]] = {
     "date": ("Phải là ngày dạng YYYY-MM-DD.", "Must be a date as YYYY-MM-DD."),
     "date_range": ("Ngày sinh phải từ 1900-01-01 đến hôm nay.", "The date of birth must be 1900-01-01 to today."),
     "citizen_id": ("Số CCCD phải gồm đúng 12 chữ số.", "A citizen ID has exactly 12 digits."),
+    "citizen_id_ascii": ("Số CCCD chỉ được gồm các chữ số 0-9 (không dùng chữ số toàn độ rộng, chữ số Ả Rập "
+                         "hay chữ số của bảng chữ khác).",
+                         "A citizen ID takes the digits 0-9 only (not full-width, Arabic-Indic or other digits)."),
+    "name_chars": ("Có ký tự không được phép: ký tự định dạng ẩn (như ký tự đảo chiều hay khoảng trắng độ rộng 0) "
+                   "hoặc quá nhiều dấu trên một chữ.",
+                   "Contains characters that are not allowed: hidden format characters (such as direction "
+                   "overrides or zero-width spaces) or too many accent marks on one letter."),
     "object": ("Phải là một đối tượng {{mã tiêu chí: điểm}}.", "Must be an object {{criterion code: points}}."),
     "list_of_ids": ("Phải là danh sách số nguyên dương (1 đến {max} phần tử).",
                     "Must be a list of positive integers (1 to {max} items)."),

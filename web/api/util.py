@@ -10,11 +10,12 @@ from flask import request
 from sqlalchemy import Select
 
 from workflow.db import db
+from workflow.inputs import MAX_INT, is_ascii_digits
 
 from .errors import ApiError, FieldErrors
 
 MAX_PER_PAGE = 100
-MAX_INT = 2**31 - 1  # ids and versions are 32-bit integer columns: larger numbers cannot name anything
+# MAX_INT (workflow.inputs): ids and versions are 32-bit integer columns, larger numbers cannot name anything.
 ID = f"int(max={MAX_INT})"  # URL converter for ids in paths: a larger number is an unknown address (404)
 
 
@@ -25,7 +26,7 @@ def json_body() -> dict[str, Any]:
         return {}
     try:
         data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: nested ~1,000 deep
         raise ApiError(400, "bad_json") from exc
     if not isinstance(data, dict):
         raise ApiError(400, "bad_body")
@@ -104,8 +105,11 @@ def query_int(name: str, errors: FieldErrors, *, default: int | None = None, min
     raw = request.args.get(name)
     if raw is None or raw == "":
         return default
-    if not (raw.isascii() and raw.isdigit()):
+    if not is_ascii_digits(raw):  # ASCII digits only (workflow.inputs): "１０", "٩" and "²" are not numbers
         errors.add(name, "integer")
+        return default
+    if len(raw) > len(str(maximum)):  # never int() a thousand digits: it is out of range whatever it says
+        errors.add(name, "range", min=minimum, max=maximum)
         return default
     return int_field({name: int(raw)}, name, errors, minimum=minimum, maximum=maximum)
 

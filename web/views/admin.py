@@ -12,7 +12,7 @@ from notifications import admin as notify_admin
 from notifications import queue as nq
 from notifications import relay
 
-from .common import roles_required
+from .common import ID, roles_required
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 ADMIN_ROLES = ("admin",)
@@ -73,7 +73,7 @@ def requeue_all():
     return _back()
 
 
-@bp.post("/notifications/outbox/<int:outbox_id>/rehand")
+@bp.post(f"/notifications/outbox/<{ID}:outbox_id>/rehand")
 @roles_required(*ADMIN_ROLES)
 def rehand(outbox_id: int):
     if notify_admin.rehand(outbox_id):

@@ -9,20 +9,20 @@ from flask_babel import format_datetime
 from flask_login import login_required
 from sqlalchemy import select
 
-from workflow import audit, clock, operations, queries
+from workflow import clock, operations, queries
 from workflow.authz import visible_units_clause
 from workflow.db import db
-from workflow.models import Application, AuditEvent, Unit, User
+from workflow.models import Application, AuditEvent, Unit
 
-from .common import actor, csv_rows, int_arg, roles_required
+from .common import ID, actor, csv_rows, int_arg, paginate, roles_required
 
 bp = Blueprint("auditing", __name__)
-AUDIT_ROLES = ("auditor", "admin")
+AUDIT_ROLES = queries.AUDIT_ROLES
 LOG_ACTIONS = ("create", "evidence", "score", "submit", "approve", "return", "reject", "withdraw", "revoke",
                "decision")
 
 
-@bp.get("/applications/<int:application_id>/timeline")
+@bp.get(f"/applications/<{ID}:application_id>/timeline")
 @login_required
 def timeline(application_id: int):
     app = operations.get_visible(application_id, actor())
@@ -67,7 +67,7 @@ def _log_query():
 @roles_required(*AUDIT_ROLES)
 def log():
     stmt, filters = _log_query()
-    page = db.paginate(stmt.with_only_columns(AuditEvent), per_page=50, max_per_page=200, count=True)
+    page = paginate(stmt.with_only_columns(AuditEvent), per_page=50, max_per_page=200)
     ids = {e.application_id for e in page.items}
     names = {i: (n, u) for i, n, u in db.session.execute(
         select(Application.id, Application.full_name, Unit.name).join(Unit, Unit.id == Application.unit_id)
@@ -75,7 +75,7 @@ def log():
     me = actor()
     units = list(db.session.scalars(select(Unit).where(visible_units_clause(me, Unit.path, roles=AUDIT_ROLES))
                                     .order_by(Unit.path).limit(500)))
-    actors = list(db.session.scalars(select(User.username).order_by(User.username).limit(500)))
+    actors = queries.audit_actor_names(me, AUDIT_ROLES)  # only those who acted within my units
     return render_template("audit_log.html", page=page, names=names, filters=filters, units=units, actors=actors,
                            actions=LOG_ACTIONS, query=request.args.to_dict())
 
@@ -100,4 +100,4 @@ def log_csv():
 @bp.get("/audit/chain")
 @roles_required(*AUDIT_ROLES)
 def chain():
-    return render_template("audit_chain.html", report=audit.verify())
+    return render_template("audit_chain.html", report=queries.audit_status(actor(), AUDIT_ROLES))

@@ -6,8 +6,15 @@ from functools import wraps
 
 from flask import abort, request
 from flask_login import current_user, login_required
+from flask_sqlalchemy.pagination import Pagination
+from sqlalchemy import Select
 
 from workflow.authz import Actor, actor_of
+from workflow.db import db
+from workflow.inputs import MAX_INT, is_ascii_digits, parse_int
+
+ID = f"int(max={MAX_INT})"  # URL converter for ids in page paths: a larger number names nothing (404), never a 500
+MAX_PAGE = 1_000_000
 
 
 def actor() -> Actor:
@@ -30,9 +37,43 @@ def roles_required(*roles: str):
     return decorate
 
 
-def int_arg(name: str, default: int | None = None) -> int | None:
-    value = request.values.get(name, "")
-    return int(value) if value.strip().isdigit() else default
+def int_arg(name: str, default: int | None = None, *, minimum: int = 0, maximum: int = MAX_INT) -> int | None:
+    """An integer from the query string or form (workflow.inputs.parse_int: ASCII digits within bounds), else
+    `default`: "１０", "٩", "²" and numbers past 32 bits are not numbers here."""
+    value = parse_int(request.values.get(name, ""), minimum=minimum, maximum=maximum)
+    return default if value is None else value
+
+
+def int_list(name: str) -> list[int]:
+    """The positive ids of a repeated form field (batch selections); anything that is not one is ignored."""
+    return [i for raw in request.form.getlist(name) if (i := parse_int(raw, minimum=1)) is not None]
+
+
+def version_arg() -> int | None:
+    """The version a form was rendered with (optimistic locking); absent is None, anything but a number is a
+    malformed request (400): never silently act without the check."""
+    raw = (request.form.get("version") or "").strip()
+    if not raw:
+        return None
+    value = parse_int(raw)
+    if value is None:
+        abort(400)
+    return value
+
+
+def paginate(stmt: Select, *, per_page: int, max_per_page: int = 200, count: bool = True) -> Pagination:
+    """One page of a select from ?page= and ?per_page=; a page past the last shows the last one (a number too
+    large to be a page at all is taken as "the end"), a malformed one the first."""
+    raw = (request.args.get("page") or "").strip()
+    page = parse_int(raw, minimum=1, maximum=MAX_PAGE)
+    if page is None:
+        page = MAX_PAGE if is_ascii_digits(raw) and raw.lstrip("0") else 1
+    size = int_arg("per_page", per_page, minimum=1, maximum=max_per_page)
+    result = db.paginate(stmt, page=page, per_page=size, max_per_page=max_per_page, error_out=False, count=count)
+    if count and result.pages and page > result.pages:
+        result = db.paginate(stmt, page=result.pages, per_page=size, max_per_page=max_per_page, error_out=False,
+                             count=count)
+    return result
 
 
 def csv_safe(value: object) -> str:

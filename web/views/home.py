@@ -18,7 +18,7 @@ from workflow.queries import applications
 
 from ..auth import safe_next
 from ..i18n import LOCALES
-from .common import actor
+from .common import ID, actor, int_arg, paginate
 
 bp = Blueprint("home", __name__)
 
@@ -94,7 +94,7 @@ def index():
 @bp.get("/campaigns")
 @login_required
 def campaigns():
-    year = request.args.get("year", type=int) or clock.today().year
+    year = int_arg("year", minimum=1900, maximum=9999) or clock.today().year
     me = actor()
     rows = []
     for c in campaigns_of(year):
@@ -113,13 +113,13 @@ def _unread_count() -> int:
 @bp.get("/inbox")
 @login_required
 def inbox():
-    page = db.paginate(select(Notification).where(Notification.user_id == current_user.id,
-                                                  Notification.channel == "inapp")
-                       .order_by(Notification.created_at.desc(), Notification.id.desc()), per_page=30)
+    page = paginate(select(Notification).where(Notification.user_id == current_user.id,
+                                               Notification.channel == "inapp")
+                    .order_by(Notification.created_at.desc(), Notification.id.desc()), per_page=30)
     return render_template("inbox.html", page=page)
 
 
-@bp.post("/inbox/<int:notification_id>/read")
+@bp.post(f"/inbox/<{ID}:notification_id>/read")
 @login_required
 def mark_read(notification_id: int):
     note = db.session.get(Notification, notification_id)

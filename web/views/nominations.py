@@ -12,12 +12,13 @@ from workflow import operations
 from workflow.db import db
 from workflow.definitions import definition
 from workflow.errors import WorkflowError
+from workflow.inputs import citizen_id_problem, parse_int, text_problem
 from workflow.models import Campaign, Evidence, Unit
 from workflow.rubrics import spec
 
 from .. import uploads
 from ..i18n import locale
-from .common import actor
+from .common import ID, actor, version_arg
 from .home import acting_states
 
 bp = Blueprint("nominations", __name__)
@@ -42,7 +43,8 @@ def _residences(units: list[Unit]) -> list[Unit]:
     parents = {u.parent_id for u in units if u.parent_id} | {u.id for u in units}
     rows = db.session.scalars(select(Unit).where(or_(Unit.id.in_(parents), Unit.parent_id.in_(parents)))
                               .order_by(Unit.path))
-    return list(rows)
+    me = actor()  # the engine's own rule (operations.residence_allowed) decides what may be offered
+    return [r for r in rows if any(operations.residence_allowed(u, r, me) for u in units)]
 
 
 def _parse_date(value: str) -> date | None:
@@ -52,7 +54,7 @@ def _parse_date(value: str) -> date | None:
         return None
 
 
-@bp.route("/campaigns/<int:campaign_id>/applications/new", methods=["GET", "POST"])
+@bp.route(f"/campaigns/<{ID}:campaign_id>/applications/new", methods=["GET", "POST"])
 @login_required
 def new(campaign_id: int):
     campaign = db.session.get(Campaign, campaign_id) or abort(404)
@@ -70,12 +72,23 @@ def new(campaign_id: int):
             errors["unit_id"] = _("Choose a unit.")
         person = campaign.title_code != "XHT"
         dob = _parse_date(form["date_of_birth"]) if person else None
+        target_level = parse_int(form["target_level"], minimum=1) if form["target_level"] else 1
+        if target_level is None:
+            errors["target_level"] = _("Choose a target level.")
         if person:
             if not form["full_name"]:
                 errors["full_name"] = _("Enter the full name.")
+            elif text_problem(form["full_name"]):
+                errors["full_name"] = _("The name contains characters that are not allowed: hidden format "
+                                        "characters (such as direction overrides or zero-width spaces) or too many "
+                                        "accent marks on one letter.")
             if dob is None:
                 errors["date_of_birth"] = _("Enter a valid date of birth.")
-            if not (form["citizen_id"].isdigit() and len(form["citizen_id"]) == 12):
+            problem = citizen_id_problem(form["citizen_id"])
+            if problem == "citizen_id_ascii":
+                errors["citizen_id"] = _("The citizen ID takes the digits 0-9 only (not full-width, Arabic-Indic "
+                                         "or other digits).")
+            elif problem:
                 errors["citizen_id"] = _("The citizen ID has exactly 12 digits.")
             if rubric.frameworks and form["subject_group"] not in rubric.frameworks:
                 errors["subject_group"] = _("Choose a subject group.")
@@ -87,8 +100,7 @@ def new(campaign_id: int):
                 app = operations.create_application(
                     campaign, unit, actor(), full_name=form["full_name"] or None, date_of_birth=dob,
                     citizen_id=form["citizen_id"] or None, subject_group=form["subject_group"] or None,
-                    residence_unit=residence if person else None,
-                    target_level=int(form["target_level"]) if form["target_level"].isdigit() else 1)
+                    residence_unit=residence if person else None, target_level=target_level)
             except WorkflowError as exc:
                 db.session.rollback()
                 if exc.status != 422:
@@ -105,7 +117,7 @@ def new(campaign_id: int):
                            errors=errors, subject_groups=groups, residences=residences), status
 
 
-@bp.post("/applications/<int:application_id>/evidence")
+@bp.post(f"/applications/<{ID}:application_id>/evidence")
 @login_required
 def upload(application_id: int):
     app = operations.get_visible(application_id, actor())
@@ -118,10 +130,11 @@ def upload(application_id: int):
         checked = uploads.check(file.filename, file.read(limit + 1), limit)
     except uploads.UploadRejected as exc:
         return _detail_error(app, exc.message(locale()), 422)
+    version = version_arg()
     try:
         operations.add_evidence(app, actor(), criterion_code=criterion, original_name=checked.original_name,
                                 size=checked.size, sha256=checked.sha256, media_type=checked.media_type,
-                                version=request.form.get("version", type=int))
+                                version=version)
         uploads.store(current_app.config["UPLOAD_DIR"], checked)
     except WorkflowError as exc:
         db.session.rollback()
@@ -140,7 +153,7 @@ def _detail_error(app, message: str, status: int):
     return render_detail(app, error=message, status=status)
 
 
-@bp.get("/evidence/<int:evidence_id>")
+@bp.get(f"/evidence/<{ID}:evidence_id>")
 @login_required
 def download(evidence_id: int):
     item = db.session.get(Evidence, evidence_id) or abort(404)
@@ -148,14 +161,14 @@ def download(evidence_id: int):
     path = uploads.path_of(current_app.config["UPLOAD_DIR"], item.sha256)
     if not os.path.exists(path):
         abort(404)
-    response = send_file(path, mimetype=item.media_type, as_attachment=True, download_name=item.original_name,
-                         max_age=0)
+    response = send_file(path, mimetype=item.media_type, as_attachment=True, max_age=0,
+                         download_name=uploads.named_as(item.original_name, item.media_type))
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "private, no-store"
     return response
 
 
-@bp.route("/applications/<int:application_id>/scores", methods=["GET", "POST"])
+@bp.route(f"/applications/<{ID}:application_id>/scores", methods=["GET", "POST"])
 @login_required
 def scores(application_id: int):
     app = operations.get_visible(application_id, actor())
@@ -166,8 +179,8 @@ def scores(application_id: int):
     error, values = None, {c.code: current.get(c.code) for c in criteria}
     if request.method == "POST":
         raw = {c.code: (request.form.get(f"score-{c.code}") or "").strip() for c in criteria}
-        bad = [code for code, v in raw.items() if v and not v.isdigit()]
-        values = {code: int(v) if v.isdigit() else None for code, v in raw.items()}
+        values = {code: parse_int(v) if v else None for code, v in raw.items()}
+        bad = [code for code, v in raw.items() if v and values[code] is None]
         entered = {code: v for code, v in values.items() if v is not None}
         if bad:
             error = _("Scores are whole numbers; check criteria %(codes)s.", codes=", ".join(bad))
@@ -177,7 +190,7 @@ def scores(application_id: int):
             changed = {code: v for code, v in entered.items() if current.get(code) != v}
             try:
                 operations.set_scores(app, actor(), changed or entered, reason=request.form.get("reason") or None,
-                                      version=request.form.get("version", type=int))
+                                      version=version_arg())
             except WorkflowError as exc:
                 db.session.rollback()
                 if exc.status == 404:

@@ -21,7 +21,7 @@ from workflow.rubrics import spec
 from workflow.vocabulary import ACTIONS, STATES
 
 from ..i18n import STATE_LABELS, locale
-from .common import actor, csv_rows, csv_safe, int_arg, roles_required
+from .common import ID, actor, csv_rows, csv_safe, int_arg, int_list, paginate, roles_required, version_arg
 from .home import acting_states, campaigns_of
 
 bp = Blueprint("review", __name__)
@@ -55,7 +55,7 @@ def queue():
                                 campaign_id=int_arg("campaign"), q=request.args.get("q"))
     if state == "":
         stmt = stmt.where(waiting_clause())
-    page = db.paginate(stmt, per_page=int_arg("per_page", 25) or 25, max_per_page=200)
+    page = paginate(stmt, per_page=25, max_per_page=200)
     return render_template("queue.html", page=page, state=state, states=STATES, units=_visible_units(),
                            campaigns=campaigns_of(), batch_actions=BATCH_ACTIONS)
 
@@ -96,21 +96,22 @@ def _acts_at(app: Application, stage: str) -> bool:
     return st is not None and actor().acts_at(st, app.unit.path)
 
 
-@bp.get("/applications/<int:application_id>")
+@bp.get(f"/applications/<{ID}:application_id>")
 @login_required
 def detail(application_id: int):
     return render_detail(operations.get_visible(application_id, actor()))
 
 
-@bp.post("/applications/<int:application_id>/actions/<action>")
+@bp.post(f"/applications/<{ID}:application_id>/actions/<action>")
 @login_required
 def act(application_id: int, action: str):
     if action not in ACTIONS:
         abort(404)
     app = operations.get_visible(application_id, actor())
     reason = (request.form.get("reason") or "").strip() or None
+    version = version_arg()
     try:
-        outcome = engine.fire(app, action, actor(), version=request.form.get("version", type=int), reason=reason)
+        outcome = engine.fire(app, action, actor(), version=version, reason=reason)
     except WorkflowError as exc:
         db.session.rollback()
         if exc.status == 404:
@@ -127,7 +128,7 @@ def act(application_id: int, action: str):
 @login_required
 def batch():
     action = request.form.get("action", "")
-    ids = [int(i) for i in request.form.getlist("ids") if i.isdigit()]
+    ids = int_list("ids")
     if action not in BATCH_ACTIONS:
         abort(400)
     if not ids:
@@ -175,7 +176,7 @@ def new_decision():
     form = {k: (request.form.get(k) or "").strip() for k in ("number", "signed_on", "signer")}
     error = None
     if request.method == "POST":
-        ids = [int(i) for i in request.form.getlist("ids") if i.isdigit()]
+        ids = int_list("ids")
         try:
             signed_on = date.fromisoformat(form["signed_on"])
         except ValueError:
@@ -230,7 +231,7 @@ def decisions():
                                                                                       "provincial_approver"}))
 
 
-@bp.get("/decisions/<int:decision_id>")
+@bp.get(f"/decisions/<{ID}:decision_id>")
 @login_required
 def decision(decision_id: int):
     decision, apps = _decision_or_404(decision_id)
@@ -249,7 +250,7 @@ def _decision_table(decision: Decision, apps: list[Application]) -> list[list[ob
     return rows
 
 
-@bp.get("/decisions/<int:decision_id>.csv")
+@bp.get(f"/decisions/<{ID}:decision_id>.csv")
 @login_required
 def decision_csv(decision_id: int):
     decision, apps = _decision_or_404(decision_id)
@@ -257,7 +258,7 @@ def decision_csv(decision_id: int):
                     headers={"Content-Disposition": f'attachment; filename="quyet-dinh-{decision.id}.csv"'})
 
 
-@bp.get("/decisions/<int:decision_id>.xlsx")
+@bp.get(f"/decisions/<{ID}:decision_id>.xlsx")
 @login_required
 def decision_xlsx(decision_id: int):
     from openpyxl import Workbook
