@@ -61,7 +61,18 @@ def init_app(app: Flask) -> None:
     auth.init_app(app)
     errors.init_app(app)
 
-    from .views import admin, auditing, diagrams, home, nominations, review
+    from .views import (
+        admin,
+        admin_campaigns,
+        admin_officers,
+        admin_units,
+        auditing,
+        diagrams,
+        home,
+        nominations,
+        review,
+    )
 
-    for module in (home, nominations, review, auditing, diagrams, admin):
+    for module in (home, nominations, review, auditing, diagrams, admin, admin_units, admin_officers,
+                   admin_campaigns):
         app.register_blueprint(module.bp)

@@ -4,13 +4,12 @@ at the next request, whichever process or machine serves it. Changes other than 
 commits."""
 from __future__ import annotations
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, select, update
 
-from . import clock
 from .authz import province_of
 from .db import db
 from .errors import GuardRefused
-from .models import AuditEvent, RoleGrant, Unit, User
+from .models import RoleGrant, Unit, User
 from .passwords import check_password, hash_password
 
 MIN_PASSWORD = 10
@@ -24,12 +23,10 @@ def end_sessions(user: User) -> None:
     db.session.expire(user, ["session_epoch"])
 
 
-def _audit(actor: User | None, action: str, user: User, **payload: object) -> None:
-    db.session.execute(insert(AuditEvent.__table__), [{
-        "application_id": None, "actor_id": actor.id if actor else None,
-        "actor_name": actor.username if actor else "system", "action": action, "from_state": None,
-        "to_state": None, "reason": None, "payload": {"user_id": user.id, "username": user.username, **payload},
-        "created_at": clock.now()}])
+def _audit(actor: User | None, action: str, user: User, **extra: object) -> None:
+    from .admin import record
+
+    record(actor, action, "user", user.id, username=user.username, **extra)
 
 
 def _check_new_password(user: User, password: str) -> None:

@@ -58,6 +58,15 @@ MESSAGES: dict[str, tuple[str, str]] = {
                      "direction overrides or zero-width spaces), control characters or too many accent marks "
                      "on one letter."),
     "unknown_unit": ("Không có đơn vị này (trường «{field}»).", "No such unit (field «{field}»)."),
+    # Administration (workflow/admin): shared
+    "invalid_input": ("Dữ liệu không hợp lệ, xem chi tiết từng trường.",
+                      "The input is not valid; see the errors per field."),
+    "unit_not_found": ("Không tìm thấy đơn vị.", "Unit not found."),
+    "admin_required": ("Chỉ quản trị viên của đơn vị này mới được thực hiện.",
+                       "Only an administrator of this unit may do this."),
+    # Administration: units and mergers (workflow/admin/units.py, mergers.py)
+    # Administration: officers (workflow/admin/officers.py)
+    # Administration: campaigns and deadlines (workflow/admin/campaigns.py)
 }
 
 

@@ -60,8 +60,9 @@ def _app_wide_hooks(state) -> None:
     state.app.before_request_funcs.setdefault(None, []).insert(0, _unmatched_as_json)
 
 
-from . import applications, audit, auth, campaigns, errors, inbox, openapi  # noqa: E402  (routes register on import)
+from . import applications, audit, auth, campaigns, errors, inbox, officers, openapi, units  # noqa: E402, I001
+from . import openapi_campaigns, openapi_officers, openapi_units  # noqa: E402, F401  (their paths join the document)
 
 errors.register(bp)
 
-__all__ = ["bp", "public", "applications", "audit", "auth", "campaigns", "inbox", "openapi"]
+__all__ = ["bp", "public", "applications", "audit", "auth", "campaigns", "inbox", "officers", "openapi", "units"]

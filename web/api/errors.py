@@ -10,6 +10,7 @@ from flask import Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException, default_exceptions
 
 from web.uploads import UploadRejected
+from workflow.admin.inputs import InvalidInput
 from workflow.db import db
 from workflow.errors import WorkflowError
 
@@ -122,6 +123,9 @@ def _api_error(exc: ApiError) -> Response:
 
 def _workflow_error(exc: WorkflowError) -> Response:
     db.session.rollback()
+    if isinstance(exc, InvalidInput):  # a declared input refused: one message per field, like FieldErrors
+        return error_response(422, "invalid_input", text(MESSAGES, "invalid_input"),
+                              fields=exc.field_messages(locale()))
     return error_response(exc.status, exc.code, exc.message(locale()), params=_jsonable(exc.params) or None)
 
 

@@ -1,0 +1,7 @@
+"""The OpenAPI description of the campaigns endpoints, added to the document of web/api/openapi.py."""
+from __future__ import annotations
+
+from .openapi import PATHS, SCHEMAS  # noqa: F401
+
+PATHS.update({})
+SCHEMAS.update({})
