@@ -95,7 +95,35 @@ def plan(rows, now) -> list[dict[str, Any]]:
         out += _plan_transitions(transitions, now)
     if digests:
         out += _plan_digests(digests, now)
+    out += _plan_set_password([r for r in rows if r.kind == SET_PASSWORD], now)
     return out
+
+
+SET_PASSWORD = "set_password"  # workflow/admin/officers.py: e-mail only, the link minted when it is sent
+
+
+def _plan_set_password(rows, now) -> list[dict[str, Any]]:
+    from workflow.admin.officers import SET_PASSWORD_HOURS
+
+    out: list[dict[str, Any]] = []
+    for row in rows:
+        user = db.session.get(User, int((row.payload or {}).get("user_id", 0)))
+        if user is None or not user.active or not user.email:
+            continue
+        hours = int(current_app.config.get("SET_PASSWORD_HOURS", SET_PASSWORD_HOURS))
+        subject, body = messages.set_password_notice(user.full_name, user.username, hours, user.locale)
+        out.append({"outbox_id": row.id, "user_id": user.id, "kind": SET_PASSWORD, "application_id": None,
+                    "subject": subject, "body": body, "created_at": now, "channel": "email", "delivered_at": None})
+    return out
+
+
+def _email_body(n) -> str:
+    """The body to send: a set-password e-mail gets its link now, from the user's current state."""
+    if n.kind != SET_PASSWORD:
+        return n.body
+    from workflow.admin.officers import set_password_url
+
+    return messages.with_link(n.body, set_password_url(db.session.get(User, n.user_id)))
 
 
 def _notice(row, person: recipients.Person, kind: str, application_id: int | None, subject: str, body: str,
@@ -177,7 +205,7 @@ def clock_date(value):
 def send_pending_emails(outbox_ids: list[int]) -> tuple[int, int]:
     """Send each undelivered e-mail of these outbox rows once; return (sent, failed)."""
     pending = db.session.execute(
-        select(nt.c.id, nt.c.subject, nt.c.body, User.email)
+        select(nt.c.id, nt.c.subject, nt.c.body, nt.c.kind, nt.c.user_id, User.email)
         .join(User, User.id == nt.c.user_id)
         .where(nt.c.outbox_id.in_(outbox_ids), nt.c.channel == "email", nt.c.delivered_at.is_(None))
         .order_by(nt.c.id)).all()
@@ -198,7 +226,7 @@ def send_pending_emails(outbox_ids: list[int]) -> tuple[int, int]:
             if not claimed:  # another job is sending it right now
                 continue
             try:
-                mailer.send(n.email, n.subject, n.body, message_id(n.id))
+                mailer.send(n.email, n.subject, _email_body(n), message_id(n.id))
             except Exception as exc:  # noqa: BLE001 - any SMTP or network error: give the lease back, retry later
                 log.warning("e-mail %s to %s failed: %s", n.id, n.email, exc)
                 db.session.execute(update(nt).where(nt.c.id == n.id).values(attempted_at=None))

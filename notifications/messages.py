@@ -132,3 +132,27 @@ def digest_notice(day: date, lines: list[DigestLine], locale: str | None) -> tup
                 f"«{stage_label(x.state, lg)}» for {x.days} days, {kinds[x.kind]}" for x in lines]
         body = "These applications have waited longer than the campaign allows:\n" + "\n".join(rows) + "\n"
     return _nfc(subject[:255]), _nfc(body)
+
+
+# The set-password e-mail (kind "set_password", workflow/admin/officers.py). The stored body holds LINK_MARK where
+# the link goes; the link itself is minted only when the e-mail is sent, so it never reaches the database.
+LINK_MARK = "[[set-password-link]]"
+
+
+def set_password_notice(full_name: str, username: str, hours: int, locale: str | None) -> tuple[str, str]:
+    """(subject, body with LINK_MARK) inviting a new or reset user to choose their password."""
+    if lang(locale) == "en":
+        subject = "Set your password for the learning-society system"
+        body = (f"Hello {full_name},\nYour account «{username}» is ready. Choose your password with this link "
+                f"(valid for {hours} hours, once):\n{LINK_MARK}\nIf you did not expect this, ignore this e-mail.\n")
+    else:
+        subject = "Đặt mật khẩu cho tài khoản hệ thống xã hội học tập"
+        body = (f"Xin chào {full_name},\nTài khoản «{username}» của bạn đã sẵn sàng. Mở liên kết sau để đặt mật "
+                f"khẩu (dùng được một lần, trong {hours} giờ):\n{LINK_MARK}\n"
+                "Nếu bạn không đề nghị việc này, hãy bỏ qua e-mail.\n")
+    return _nfc(subject), _nfc(body)
+
+
+def with_link(body: str, link: str) -> str:
+    head, mark, tail = body.rpartition(LINK_MARK)
+    return head + link + tail if mark else body + "\n" + link + "\n"

@@ -4,15 +4,17 @@ An application still open after the campaign's stage_limit_days at its current s
 people acting at that stage; after escalate_after_days, an escalation to the level above (recipients.Directory.
 above). Each is recorded once per stay at a stage and person (stage_alerts, unique), so a daily run never repeats
 itself; the alerts not yet sent go into that person's digest of the day (digests, unique per person and day), which
-is an outbox row like any other and so travels through the same relay, retries and de-duplication."""
+is an outbox row like any other and so travels through the same relay, retries and de-duplication. An application
+at a stage whose campaign deadline has passed (workflow.deadlines) is due for its reminder even before the limit.
+"""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, or_, select, update
 
-from workflow import clock
+from workflow import clock, deadlines
 from workflow.db import db
 from workflow.errors import WorkflowError
 from workflow.models import Application, Campaign, Digest, OutboxMessage, StageAlert, Unit
@@ -22,6 +24,9 @@ from . import recipients
 from .delivery import insert_ignoring_duplicates
 
 CHUNK = 5000
+DEADLINE_COLUMNS = (Campaign.submit_deadline, Campaign.scoring_deadline, Campaign.appraisal_deadline,
+                    Campaign.decision_deadline)
+LATE_STAGES = tuple(s for s in deadlines.STAGE_DEADLINE if s != "evidence_collection")
 
 
 def _aware(value: datetime) -> datetime:
@@ -34,16 +39,22 @@ def scan(now: datetime | None = None) -> int:
     today = now.astimezone(clock.VN).date()
     new = 0
     for camp in db.session.execute(select(Campaign.id, Campaign.title_code, Campaign.stage_limit_days,
-                                          Campaign.escalate_after_days)).all():
+                                          Campaign.escalate_after_days, *DEADLINE_COLUMNS)).all():
         due = now - timedelta(days=camp.stage_limit_days)
         escalate = now - timedelta(days=camp.escalate_after_days)
+        # A stage whose campaign deadline has passed is due at once; it escalates when still there as long after
+        # the deadline as the two limits are apart. The first stage is not: the applicant side can no longer act.
+        late = deadlines.passed_stages(camp, today, LATE_STAGES)
+        late_escalate = {s for s in late if (today - deadlines.stage_deadline(camp, s)).days
+                         >= camp.escalate_after_days - camp.stage_limit_days}
         last_id = 0
         while True:
             rows = db.session.execute(
                 select(Application.id, Application.state, Application.state_changed_at, Unit.path)
                 .join(Unit, Unit.id == Application.unit_id)
                 .where(Application.campaign_id == camp.id, Application.state.not_in(CLOSED_STATES),
-                       Application.state_changed_at <= due, Application.id > last_id)
+                       or_(Application.state_changed_at <= due, Application.state.in_(late)),
+                       Application.id > last_id)
                 .order_by(Application.id).limit(CHUNK)).all()
             if not rows:
                 break
@@ -61,7 +72,7 @@ def scan(now: datetime | None = None) -> int:
                 base = {"application_id": r.id, "state": r.state, "stage_since": r.state_changed_at,
                         "created_at": now}
                 alerts += [base | {"user_id": p.user_id, "kind": "reminder"} for p in directory.acting(r.path, stage)]
-                if _aware(r.state_changed_at) <= escalate:
+                if _aware(r.state_changed_at) <= escalate or r.state in late_escalate:
                     alerts += [base | {"user_id": p.user_id, "kind": "escalation"}
                                for p in directory.above(r.path, stage.level)]
             before = _count()

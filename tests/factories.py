@@ -62,6 +62,13 @@ class World:
                                              target_level=level)
 
 
+def open_deadlines(year: int) -> dict[str, date]:
+    """Campaign dates that stay open through any test's time travel (deadlines are enforced: workflow.deadlines):
+    the nominations close at the end of the next year, so a world built today can nominate."""
+    return {"opens_on": date(year, 1, 1), "submit_deadline": date(year + 1, 12, 31),
+            "decision_deadline": date(year + 2, 6, 30)}
+
+
 def build_world(tiers: int = 2) -> World:
     rubrics = load_reference_data()
     province = add_unit(f"P{tiers}", "Tỉnh Thử Nghiệm", "province")
@@ -78,9 +85,9 @@ def build_world(tiers: int = 2) -> World:
     approver = make_user("district_approver" if district else "provincial_approver", parent)
     year = clock.today().year
     cdht = Campaign(title_code="CDHT", year=year, province=province, rubric_id=rubrics["CDHT"].id, name="CDHT",
-                    opens_on=date(year, 1, 1), submit_deadline=date(year, 11, 30), decision_deadline=date(year, 12, 15))
+                    **open_deadlines(year))
     xht = Campaign(title_code="XHT", year=year, province=province, rubric_id=rubrics["XHT"].id, name="XHT",
-                   opens_on=date(year, 1, 1), submit_deadline=date(year, 11, 30), decision_deadline=date(year, 12, 15))
+                   **open_deadlines(year))
     db.session.add_all([cdht, xht])
     w = World(province, district, communes, branches, officers, appraisers, approver,
               make_user("auditor", province), make_user("admin", province), cdht, xht)
@@ -232,8 +239,7 @@ def build_other_province(tag: str = "Q") -> World:
             officers[b.id] = make_user("branch_officer", b)
     year = clock.today().year
     campaigns = [Campaign(title_code=code, year=year, province=province, rubric_id=rubrics[code].id, name=code,
-                          opens_on=date(year, 1, 1), submit_deadline=date(year, 11, 30),
-                          decision_deadline=date(year, 12, 15)) for code in ("CDHT", "XHT")]
+                          **open_deadlines(year)) for code in ("CDHT", "XHT")]
     db.session.add_all(campaigns)
     w = World(province, None, communes, branches, officers, appraisers, make_user("provincial_approver", province),
               make_user("auditor", province), make_user("admin", province), *campaigns)

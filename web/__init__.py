@@ -17,6 +17,7 @@ MIGRATIONS_DIR = os.path.join(ROOT, "migrations")
 def create_app(overrides: dict | None = None) -> Flask:
     import notifications
     from workflow import cli as workflow_cli
+    from workflow.admin import cli as admin_cli
 
     from . import health, i18n, proxies, ratelimit, site
 
@@ -28,5 +29,6 @@ def create_app(overrides: dict | None = None) -> Flask:
     from .api import bp as api_bp; app.register_blueprint(api_bp)  # noqa: E702, I001  (JSON API)
     ratelimit.init_app(app)  # after the blueprints: it wraps the page and API login views
     workflow_cli.register(app)
+    admin_cli.register(app)  # units import, rehome
     notifications.init_app(app)
     return app

@@ -64,6 +64,7 @@ def init_app(app: Flask) -> None:
     from .views import (
         admin,
         admin_campaigns,
+        admin_mergers,
         admin_officers,
         admin_units,
         auditing,
@@ -74,5 +75,5 @@ def init_app(app: Flask) -> None:
     )
 
     for module in (home, nominations, review, auditing, diagrams, admin, admin_units, admin_officers,
-                   admin_campaigns):
+                   admin_campaigns, admin_mergers):
         app.register_blueprint(module.bp)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import random
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 from sqlalchemy import select
@@ -55,6 +55,15 @@ def _user(username: str, full_name: str, password_hash: str, role: str, unit: Un
     return user
 
 
+def relative_deadlines(today: date, nominate_days: int) -> dict[str, date]:
+    """Opened 30 days ago; nominations close `nominate_days` from today, then scoring, appraisal and the decision
+    ten days apart each."""
+    return {"opens_on": today - timedelta(days=30), "submit_deadline": today + timedelta(days=nominate_days),
+            "scoring_deadline": today + timedelta(days=nominate_days + 10),
+            "appraisal_deadline": today + timedelta(days=nominate_days + 20),
+            "decision_deadline": today + timedelta(days=nominate_days + 30)}
+
+
 def seed(password: str, upload_dir: str, csv_path: Path = SHARED_DATA) -> dict[str, int]:
     rng = random.Random(2026)
     rubrics = load_reference_data()
@@ -81,13 +90,13 @@ def seed(password: str, upload_dir: str, csv_path: Path = SHARED_DATA) -> dict[s
             branches.append((branch, _user(f"xa{i}.chihoi{j}", f"Chi hội trưởng thôn {j}, {commune.name}", pw,
                                            "branch_officer", branch)))
     db.session.flush()
-    year = clock.today().year
+    today = clock.today()
+    year = today.year
+    # Deadlines relative to the day of seeding, so that a new user can nominate at once (workflow.deadlines).
     cdht = Campaign(title_code="CDHT", year=year, province=province, rubric_id=rubrics["CDHT"].id,
-                    name=f"Đánh giá, công nhận Công dân học tập năm {year}", opens_on=date(year, 10, 1),
-                    submit_deadline=date(year, 11, 30), decision_deadline=date(year, 12, 15))
+                    name=f"Đánh giá, công nhận Công dân học tập năm {year}", **relative_deadlines(today, 30))
     xht = Campaign(title_code="XHT", year=year, province=province, rubric_id=rubrics["XHT"].id,
-                   name=f"Công nhận Xã học tập năm {year}", opens_on=date(year, 1, 1),
-                   submit_deadline=date(year + 1, 2, 28), decision_deadline=date(year + 1, 3, 31))
+                   name=f"Công nhận Xã học tập năm {year}", **relative_deadlines(today, 60))
     db.session.add_all([cdht, xht])
     db.session.flush()
     counts: dict[str, int] = {}

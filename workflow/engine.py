@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import select
 from transitions import MachineError
 
-from . import clock, writes
+from . import clock, deadlines, writes
 from .authz import Actor, actor_of, province_of
 from .chains import chain_for
 from .db import db
@@ -65,6 +65,8 @@ class _Row:
     score_min: int | None
     scored_count: int
     target_level: int
+    submit_deadline: object = None  # the campaign's nominations deadline and closing (workflow.deadlines)
+    closed_at: object = None
 
 
 def _load_rows(ids: Sequence[int], lock: bool) -> dict[int, _Row]:
@@ -73,7 +75,8 @@ def _load_rows(ids: Sequence[int], lock: bool) -> dict[int, _Row]:
 
 def _row_of(app: Application) -> _Row:
     return _Row(app.id, app.state, app.version, app.unit.path, app.unit.area_class, app.campaign.title_code,
-                app.rubric_id, app.score_total, app.score_min, app.scored_count, app.target_level)
+                app.rubric_id, app.score_total, app.score_min, app.scored_count, app.target_level,
+                app.campaign.submit_deadline, app.campaign.closed_at)
 
 
 def _evidence_codes(ids: Iterable[int]) -> dict[int, set[str]]:
@@ -104,6 +107,8 @@ def _decide(d: Definition, row: _Row, action: str, actor: Actor, reason: str | N
     _authorize(row, step, actor, on)
     if step.needs_reason and not (reason or "").strip():
         raise GuardRefused("reason_required")
+    if step.action == "submit" and step.source == d.stages[0]:  # the applicant side, after the deadline
+        deadlines.require_nominations_open(row, on)
     subject = Subject(
         id=row.id, state=row.state, version=row.version, unit_path=row.unit_path,
         disadvantaged=row.area_class == "disadvantaged", rubric=spec(row.rubric_id), score_total=row.score_total,

@@ -65,8 +65,53 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "admin_required": ("Chỉ quản trị viên của đơn vị này mới được thực hiện.",
                        "Only an administrator of this unit may do this."),
     # Administration: units and mergers (workflow/admin/units.py, mergers.py)
+    "units_import_invalid": ("Tệp có {count} dòng lỗi; chưa lưu gì. Sửa các dòng được nêu rồi nhập lại.",
+                       "The file has {count} bad rows; nothing was stored. Fix the rows named and import again."),
+    "units_bad_file": ("Không đọc được tệp: cần tệp CSV (UTF-8) hoặc XLSX có dòng tiêu đề.",
+                        "The file cannot be read: send a CSV (UTF-8) or XLSX file with a header row."),
+    "units_missing_columns": ("Thiếu cột: {columns}.", "Missing columns: {columns}."),
+    "units_empty_file": ("Tệp không có dòng dữ liệu nào.", "The file has no data rows."),
+    "row_duplicate_code": ("Mã {code} trùng với dòng {other}.", "Code {code} repeats line {other}."),
+    "row_duplicate_unit": ("Đơn vị «{name}» trùng với dòng {other}.", "Unit «{name}» repeats line {other}."),
+    "row_code_taken": ("Mã {code} đã là mã của một đơn vị khác ngoài danh sách xã của tỉnh này.",
+                       "Code {code} already belongs to another unit, not a commune of this province."),
+    "row_unknown_commune": ("Không có xã mã «{code}» trong phạm vi quản trị của bạn.",
+                            "No commune with code «{code}» within your administration."),
+    "unit_exists": ("Đã có đơn vị «{name}» cùng cấp trong «{parent}».",
+                    "«{parent}» already has a unit «{name}» at this level."),
+    "wrong_parent_level": ("Đơn vị cấp {level} phải thuộc một đơn vị cấp {parent_level}.",
+                           "A unit of level {level} must sit under a {parent_level}."),
     # Administration: officers (workflow/admin/officers.py)
+    "user_not_found": ("Không tìm thấy người dùng.", "User not found."),
+    "grant_not_found": ("Không tìm thấy vai trò này của người dùng.", "This role of the user was not found."),
+    "grant_above_own": ("Không thể giao vai trò tại đơn vị cấp trên đơn vị bạn quản trị.",
+                        "You cannot grant a role at a unit above the units you administer."),
+    "user_above_own": ("Người dùng này có vai trò ngoài phạm vi quản trị của bạn; chỉ quản trị viên cấp trên mới "
+                       "được thực hiện.",
+                       "This user holds roles outside your administration; only a higher administrator may do this."),
+    "grant_exists": ("Người dùng đã có vai trò này tại đơn vị này.", "The user already holds this role at this unit."),
+    "last_grant": ("Đây là vai trò duy nhất của người dùng; hãy vô hiệu hoá tài khoản thay vì thu hồi.",
+                   "This is the user's only role; deactivate the account instead of revoking it."),
+    "set_password_expired": ("Liên kết đặt mật khẩu đã hết hạn (quá {hours} giờ). Vui lòng đề nghị quản trị viên "
+                             "cấp liên kết mới.",
+                             "The set-password link has expired (after {hours} hours). Ask your administrator "
+                             "for a new one."),
+    "set_password_invalid": ("Liên kết đặt mật khẩu không hợp lệ hoặc đã được dùng. Vui lòng đề nghị quản trị viên "
+                             "cấp liên kết mới.",
+                             "The set-password link is invalid or has already been used. Ask your administrator "
+                             "for a new one."),
+    "import_refused": ("Tệp có {count} lỗi; không dòng nào được lưu.", "The file has {count} errors; nothing was "
+                                                                         "stored."),
+    "import_bad_file": ("Không đọc được tệp: cần tệp .xlsx hoặc .csv (UTF-8) theo mẫu.",
+                        "The file cannot be read: send an .xlsx or a .csv (UTF-8) file following the template."),
+    "import_too_many": ("Tệp có quá nhiều dòng (tối đa {max}).", "The file has too many rows (at most {max})."),
     # Administration: campaigns and deadlines (workflow/admin/campaigns.py)
+    "deadline_passed": ("Đã hết hạn nộp hồ sơ đề nghị (hạn cuối {deadline}). Liên hệ quản trị viên để được gia hạn.",
+                        "The deadline for nominations has passed (it was {deadline}). Ask an administrator for an "
+                        "extension."),
+    "campaign_closed": ("Đợt đánh giá đã kết thúc, không nhận thêm hồ sơ đề nghị.",
+                        "The campaign is closed and takes no more nominations."),
+    "campaign_not_found": ("Không tìm thấy đợt đánh giá.", "Campaign not found."),
 }
 
 

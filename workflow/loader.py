@@ -76,12 +76,12 @@ def load_reference_data() -> dict[str, Rubric]:
 
 
 def add_unit(code: str, name: str, level: str, parent: Unit | None = None, *, population: int | None = None,
-             area_class: str | None = None) -> Unit:
+             area_class: str | None = None, kind: str | None = None, valid_from: date | None = None) -> Unit:
     """A unit under `parent`; it inherits the parent's area class unless told otherwise (a branch of a
     disadvantaged commune is judged by the lower pass mark)."""
     area_class = area_class or (parent.area_class if parent else "ordinary")
     unit = Unit(code=code, name=nfc(name), name_folded=fold(name), level=level, parent=parent,
-                population=population, area_class=area_class)
+                population=population, area_class=area_class, kind=kind, valid_from=valid_from)
     db.session.add(unit)
     db.session.flush()
     unit.path = f"{parent.path if parent else '/'}{unit.id}/"
@@ -95,15 +95,64 @@ def set_area_class(unit: Unit, area_class: str) -> int:
     return result.rowcount
 
 
+# The 2025 commune lists (Nghị quyết 1658, 1683/NQ-UBTVQH15 ...) take effect on 1/7/2025.
+VALID_FROM_2025 = date(2025, 7, 1)
+FORMER_KINDS = ("thị trấn", "phường", "xã", "đặc khu")  # how a former unit of `former_units` starts
+PARTIAL_QUALIFIERS = ("một phần", "phần còn lại")
+
+
+def commune_code(province: Unit, kind: str, name: str) -> str:
+    """A stable code for a commune the official list gives no code: the province's code and a short hash of the
+    kind and name (NFC, lower case, spaces collapsed), so a second import of the same list finds the same unit.
+    Diacritics are kept: Thái Nguyên has both "xã Văn Lăng" and "xã Văn Lang"."""
+    import hashlib
+
+    digest = hashlib.sha256((nfc(f"{kind} {name}") or "").lower().encode()).hexdigest()[:10]
+    return f"{province.code[:20]}-{digest}"
+
+
+def commune_name(kind: str, name: str) -> str:
+    """The stored name of a commune: its kind capitalised, then its name ("Phường Bắc Giang")."""
+    return nfc(f"{kind.capitalize()} {name}") or ""
+
+
+def parse_former_units(text: str | None) -> list[dict[str, Any]]:
+    """`former_units` of an official list ("xã A; phường B (một phần); xã C (huyện Yên Thế)") as rows of
+    unit_predecessors: kind, name, the parenthetical qualifier and whether only part of the unit came over."""
+    import re
+
+    out: list[dict[str, Any]] = []
+    for position, part in enumerate(p for p in (nfc(x) for x in (text or "").split(";")) if p):
+        qualifier = None
+        match = re.fullmatch(r"(.*?)\s*\(([^()]*)\)", part)
+        if match:
+            part, qualifier = match.group(1).strip(), match.group(2).strip() or None
+        kind = next((k for k in FORMER_KINDS if fold(part).startswith(fold(k) + " ")), None)
+        name = part[len(kind):].strip() if kind else part
+        out.append({"position": position, "former_kind": kind, "former_name": name, "qualifier": qualifier,
+                    "partial": qualifier in PARTIAL_QUALIFIERS})
+    return out
+
+
 def load_communes_csv(path: Path, province: Unit, limit: int | None = None) -> list[Unit]:
-    """Communes of a two-tier province from shared/data (gso_code when published, else a generated code)."""
+    """Communes of a two-tier province from shared/data (gso_code when published, else the stable code of
+    `commune_code`), with their kind, validity and former units, as workflow.admin.units imports them."""
+    from sqlalchemy import insert
+
+    from .models import UnitPredecessor
+
     out = []
-    with open(path, encoding="utf-8", newline="") as fh:
+    with open(path, encoding="utf-8-sig", newline="") as fh:
         for i, rec in enumerate(csv.DictReader(fh)):
             if limit is not None and i >= limit:
                 break
-            code = rec.get("gso_code") or f"{province.code}-{i + 1:03d}"
+            kind, name = nfc(rec["type"]).lower(), nfc(rec["name"])
+            code = (rec.get("gso_code") or "").strip() or commune_code(province, kind, name)
             population = int(rec["population"]) if rec.get("population") else None
-            out.append(add_unit(code, f"{rec['type'].capitalize()} {rec['name']}", "commune", province,
-                                population=population))
+            unit = add_unit(code, commune_name(kind, name), "commune", province, population=population, kind=kind,
+                            valid_from=VALID_FROM_2025)
+            former = parse_former_units(rec.get("former_units"))
+            if former:
+                db.session.execute(insert(UnitPredecessor.__table__), [dict(f, successor_id=unit.id) for f in former])
+            out.append(unit)
     return out

@@ -46,6 +46,7 @@ class Unit(db.Model):
         CheckConstraint(_in("area_class", AREA_CLASSES), name="area_class"),
         CheckConstraint("(level = 'province') = (parent_id IS NULL)", name="root_is_province"),
         CheckConstraint("population IS NULL OR population >= 0", name="population"),
+        CheckConstraint("valid_to IS NULL OR valid_from IS NULL OR valid_to >= valid_from", name="validity"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -57,6 +58,11 @@ class Unit(db.Model):
     path: Mapped[str] = mapped_column(String(255), index=True, default="")
     population: Mapped[int | None] = mapped_column(Integer)
     area_class: Mapped[str] = mapped_column(String(16), default="ordinary", server_default="ordinary")
+    # Administration: units (workflow/admin/units.py). kind: xã / phường / đặc khu for a commune, thôn / tổ dân
+    # phố for a village; the unit exists from valid_from (new units of the 2025 lists: 1/7/2025) to valid_to.
+    kind: Mapped[str | None] = mapped_column(String(32))
+    valid_from: Mapped[date | None] = mapped_column(Date)
+    valid_to: Mapped[date | None] = mapped_column(Date)
 
     parent: Mapped[Unit | None] = relationship(remote_side=[id])
 
@@ -67,6 +73,26 @@ class Unit(db.Model):
         return f"<Unit {self.code} {self.level} {self.name}>"
 
 
+class UnitPredecessor(db.Model):
+    """A former unit a post-merger unit absorbed, as its official list names it ("xã Đồng Tiến (huyện Yên
+    Thế)"): kind, name, the parenthetical qualifier, whether only part of it came over. predecessor_id links the
+    old unit once the mergers' matching has found it (workflow/admin/mergers.py)."""
+
+    __tablename__ = "unit_predecessors"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    successor_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    former_kind: Mapped[str | None] = mapped_column(String(32))
+    former_name: Mapped[str] = mapped_column(String(200))
+    qualifier: Mapped[str | None] = mapped_column(String(200))
+    partial: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
+    predecessor_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
+
+    successor: Mapped[Unit] = relationship(foreign_keys=[successor_id])
+    predecessor: Mapped[Unit | None] = relationship(foreign_keys=[predecessor_id])
+
+
 class User(UserMixin, db.Model):
     __tablename__ = "users"
 
@@ -75,6 +101,7 @@ class User(UserMixin, db.Model):
     password_hash: Mapped[str] = mapped_column(String(255))
     full_name: Mapped[str] = mapped_column(String(200), default="")
     email: Mapped[str | None] = mapped_column(String(255))
+    phone: Mapped[str | None] = mapped_column(String(32))  # officers (workflow/admin/officers.py)
     locale: Mapped[str] = mapped_column(String(8), default="vi", server_default="vi")
     active: Mapped[bool] = mapped_column(default=True, server_default=text("true"))
     # Carried by every session and API token; bumping it (logout, password change, deactivation, a revoked
@@ -158,6 +185,15 @@ class ApprovalChain(db.Model):
     source: Mapped[str] = mapped_column(Text, default="")
 
 
+# Campaigns and deadlines: opens <= nominations <= branch scoring <= appraisal <= decision, where set.
+DEADLINES_IN_ORDER = (
+    "opens_on <= submit_deadline AND submit_deadline <= decision_deadline"
+    " AND (scoring_deadline IS NULL OR (submit_deadline <= scoring_deadline AND scoring_deadline <= decision_deadline))"
+    " AND (appraisal_deadline IS NULL OR (submit_deadline <= appraisal_deadline"
+    " AND appraisal_deadline <= decision_deadline))"
+    " AND (scoring_deadline IS NULL OR appraisal_deadline IS NULL OR scoring_deadline <= appraisal_deadline)")
+
+
 class Campaign(db.Model):
     """Đợt đánh giá: one title type, one year, one province, one rubric version, with its deadlines."""
 
@@ -165,6 +201,7 @@ class Campaign(db.Model):
     __table_args__ = (
         UniqueConstraint("title_code", "year", "province_id", name="uq_campaigns_title_year_province"),
         CheckConstraint("stage_limit_days > 0 AND escalate_after_days >= stage_limit_days", name="limits"),
+        CheckConstraint(DEADLINES_IN_ORDER, name="deadlines"),  # campaigns and deadlines (issue 8, section 4)
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -178,6 +215,11 @@ class Campaign(db.Model):
     decision_deadline: Mapped[date] = mapped_column(Date)
     stage_limit_days: Mapped[int] = mapped_column(Integer, default=14, server_default="14")
     escalate_after_days: Mapped[int] = mapped_column(Integer, default=28, server_default="28")
+    # Campaigns and deadlines (workflow/admin/campaigns.py, workflow/deadlines.py): a stage without its own
+    # deadline answers to the next one set; a closed campaign takes no more nominations.
+    scoring_deadline: Mapped[date | None] = mapped_column(Date)
+    appraisal_deadline: Mapped[date | None] = mapped_column(Date)
+    closed_at: Mapped[datetime | None] = mapped_column(TZDateTime)
 
     rubric: Mapped[Rubric] = relationship(lazy="joined")
     province: Mapped[Unit] = relationship()
@@ -240,6 +282,9 @@ class Application(db.Model):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
     state_changed_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+    # Administration: mergers (workflow/admin/mergers.py). The pre-2025 commune this file belonged to before the
+    # re-homing moved it (or its branch) under the successor; NULL for files never moved.
+    former_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
 
     campaign: Mapped[Campaign] = relationship(lazy="joined")
     rubric: Mapped[Rubric] = relationship()

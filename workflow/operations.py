@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import exists, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from . import clock
+from . import clock, deadlines
 from .authz import Actor, actor_of, province_of
 from .chains import chain_for
 from .db import db
@@ -84,6 +84,7 @@ def create_application(campaign: Campaign, unit: Unit, actor, *, full_name: str 
     _require_stage(unit, campaign.title_code, d.stages[0], actor, "create", hidden=False)
     if not unit.path.startswith(f"/{campaign.province_id}/"):
         raise GuardRefused("unit_outside_campaign", unit=unit.name)
+    deadlines.require_nominations_open(campaign, clock.today())  # after the deadline, or closed: refused
     chain_level = chain_for(campaign.title_code, campaign.province_id, clock.today()).stages[d.stages[0]].level
     if unit.level != chain_level:
         raise GuardRefused("wrong_unit_level", unit=unit.name, level=chain_level)

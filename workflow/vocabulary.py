@@ -1,6 +1,9 @@
 """The closed vocabularies the database CHECKs and the engine share (one place for each list)."""
 
-LEVELS = ("province", "district", "commune", "branch")
+LEVELS = ("province", "district", "commune", "branch", "village")
+# Administration: units. Commune-level kinds after the 2025 reform; a village is a thôn or a tổ dân phố.
+COMMUNE_KINDS = ("xã", "phường", "đặc khu")
+VILLAGE_KINDS = ("thôn", "tổ dân phố")
 AREA_CLASSES = ("ordinary", "disadvantaged")
 ROLES = ("branch_officer", "commune_appraiser", "district_approver", "provincial_approver", "auditor", "admin")
 # Workflow states across all title definitions; a definition uses a subset (workflow/definitions.py).

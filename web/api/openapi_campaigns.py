@@ -1,7 +1,72 @@
 """The OpenAPI description of the campaigns endpoints, added to the document of web/api/openapi.py."""
 from __future__ import annotations
 
-from .openapi import PATHS, SCHEMAS  # noqa: F401
+from .openapi import DATE, DATETIME, ID_INT, INT, PATHS, SCHEMAS, STR, body, err, json_request, nullable, op, ref
 
-PATHS.update({})
-SCHEMAS.update({})
+CAMPAIGN_ID = {"name": "campaign_id", "in": "path", "required": True, "schema": ID_INT}
+DAY = {"type": "string", "format": "date", "description": "YYYY-MM-DD (pages also take dd/mm/yyyy)."}
+DEADLINES = {
+    "opens_on": DAY,
+    "submit_deadline": {**DAY, "description": "Nominations close (after it a branch can neither create nor "
+                                              "submit: 422 deadline_passed)."},
+    "scoring_deadline": nullable({**DAY, "description": "Branch scoring (or a commune's self-assessment) by."}),
+    "appraisal_deadline": nullable({**DAY, "description": "Appraisal by."}),
+    "decision_deadline": {**DAY, "description": "Final decision by."},
+    "stage_limit_days": {"type": "integer", "minimum": 1, "maximum": 365},
+    "escalate_after_days": {"type": "integer", "minimum": 1, "maximum": 365},
+}
+
+SCHEMAS["Campaign"]["properties"].update({
+    "scoring_deadline": DATE, "appraisal_deadline": DATE, "stage_limit_days": INT, "escalate_after_days": INT,
+    "closed_at": DATETIME, "nominations_open": {"type": "boolean"},
+    "next_deadline": nullable({"type": "string", "enum": ["submit_deadline", "scoring_deadline",
+                                                          "appraisal_deadline", "decision_deadline"]}),
+    "days_left": nullable({**INT, "description": "Days from today (Vietnam) to next_deadline; null once every "
+                                                 "deadline has passed or the campaign is closed."}),
+})
+
+SCHEMAS.update({
+    "NewCampaign": {
+        "type": "object", "additionalProperties": False,
+        "required": ["title", "year", "province_id", "name", "opens_on", "submit_deadline", "decision_deadline"],
+        "properties": {"title": {**STR, "description": "Title code (CDHT, XHT)."},
+                       "year": {"type": "integer", "minimum": 2000, "maximum": 2100},
+                       "province_id": ID_INT, "name": {**STR, "maxLength": 255},
+                       "rubric_id": ID_INT, "rubric_version": {**STR, "description": "A rubric of the title; "
+                                                                                     "default the newest."},
+                       **DEADLINES}},
+    "CampaignPatch": {
+        "type": "object", "additionalProperties": False,
+        "properties": {"name": {**STR, "maxLength": 255}, "rubric_id": ID_INT, "rubric_version": STR,
+                       **DEADLINES,
+                       "reason": {**STR, "description": "Required when a deadline moves later (an extension)."},
+                       "closed": {"const": True, "description": "Close the campaign: no more nominations."}}},
+})
+
+PATHS["/api/v1/campaigns"]["post"] = op(
+    "Open a campaign (administrators of the province)",
+    {"201": {**body(ref("Campaign"), "Created"), "headers": {"Location": {"schema": STR}}},
+     "400": err("BadRequest"), "403": err("Forbidden"), "404": err("NotFound"), "422": err("Unprocessable")},
+    tag="campaigns", op_id="createCampaign",
+    description="One campaign per title, year and province (a second is a field error on `year`). Outside your "
+                "provinces the province is not found (404).",
+    request=json_request(ref("NewCampaign"), {
+        "title": "CDHT", "year": 2027, "province_id": 1, "name": "Công dân học tập năm 2027",
+        "opens_on": "2027-09-01", "submit_deadline": "2027-11-30", "scoring_deadline": "2027-12-10",
+        "appraisal_deadline": "2027-12-20", "decision_deadline": "2027-12-31"}))
+
+PATHS.update({
+    "/api/v1/campaigns/{campaign_id}": {
+        "get": op("One campaign of the caller's provinces", {"200": body(ref("Campaign")), "404": err("NotFound")},
+                  tag="campaigns", op_id="getCampaign", params=[CAMPAIGN_ID]),
+        "patch": op(
+            "Change a campaign: extend a deadline (with a reason), rename, repoint its rubric, close it",
+            {"200": body(ref("Campaign")), "400": err("BadRequest"), "403": err("Forbidden"),
+             "404": err("NotFound"), "422": err("Unprocessable")},
+            tag="campaigns", op_id="patchCampaign", params=[CAMPAIGN_ID],
+            description="Field names are those GET returns. A deadline moved later without `reason` is refused "
+                        "(422, fields.reason). Every change is audited with the values before and after.",
+            request=json_request(ref("CampaignPatch"), {"submit_deadline": "2026-12-20",
+                                                        "reason": "Mưa lũ kéo dài, các chi hội xin thêm thời gian"})),
+    },
+})

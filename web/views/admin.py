@@ -3,7 +3,7 @@ up on, each with the action that gets it delivered after the cause (mail server,
 Redis (the demo) jobs run in process, so there is no failed-job registry to show."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from redis.exceptions import RedisError
@@ -14,8 +14,34 @@ from notifications import relay
 
 from .common import ID, roles_required
 
+
+def N_(text: str) -> str:  # noqa: N802 - marks a string for extraction; translated when shown
+    return text
+
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 ADMIN_ROLES = ("admin",)
+
+
+# The sections of the administration, in the order an admin sets up a province; each is shown once its pages exist.
+SECTIONS = (
+    ("admin_units.index", N_("Units"), N_("Communes of the province from the official list, branches and villages, "
+                                          "area classes.")),
+    ("admin_mergers.index", N_("2025 mergers"), N_("Former units of each new commune, hand mapping, moving the "
+                                                   "records of the old units.")),
+    ("admin_officers.index", N_("Officers"), N_("Users and their roles at units, set-password links, the officers "
+                                                "spreadsheet.")),
+    ("admin_campaigns.index", N_("Campaigns"), N_("Each year's campaigns, their deadlines and extensions.")),
+    ("admin.notifications", N_("Notification queue"), N_("Notices and jobs that could not be delivered.")),
+)
+
+
+@bp.get("/")
+@roles_required(*ADMIN_ROLES)
+def index():
+    """The starting page of an administrator: one card per section."""
+    sections = [(endpoint, _(title), _(text)) for endpoint, title, text in SECTIONS
+                if endpoint in current_app.view_functions]
+    return render_template("admin_index.html", sections=sections)
 
 
 @bp.get("/notifications")

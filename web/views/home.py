@@ -7,7 +7,7 @@ from flask import Blueprint, redirect, render_template, request, session, url_fo
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
-from workflow import clock
+from workflow import clock, deadlines
 from workflow.authz import Grant
 from workflow.chains import chain_for
 from workflow.db import db
@@ -88,7 +88,14 @@ def returned_to_me(limit: int = 50) -> list[tuple[Application, AuditEvent]]:
 @login_required
 def index():
     return render_template("home.html", waiting=waiting_for_me(), returned=returned_to_me(),
-                           unread=_unread_count())
+                           unread=_unread_count(), current=current_campaigns(), today=clock.today(),
+                           next_deadline=deadlines.next_deadline)
+
+
+def current_campaigns() -> list[Campaign]:
+    """The campaigns the user works in that still run: this year's, or any with a deadline ahead."""
+    today = clock.today()
+    return [c for c in campaigns_of() if c.year >= today.year or deadlines.next_deadline(c, today) is not None]
 
 
 @bp.get("/campaigns")
@@ -101,7 +108,8 @@ def campaigns():
         first = definition(c.title_code).stages[0]
         creators = [g for g in me.grants if first in acting_states(g, c)]
         rows.append((c, creators))
-    return render_template("campaigns.html", rows=rows, year=year)
+    return render_template("campaigns.html", rows=rows, year=year, today=clock.today(),
+                           next_deadline=deadlines.next_deadline, nominations_open=deadlines.nominations_open)
 
 
 def _unread_count() -> int:

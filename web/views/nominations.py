@@ -37,7 +37,7 @@ def _creator_units(campaign: Campaign) -> list[Unit]:
 
 
 def _residences(units: list[Unit]) -> list[Unit]:
-    """Where a nominee may live: the creating units' commune and its villages (branches), by name."""
+    """Where a nominee may live: the creating units' commune, its villages (thôn, tổ dân phố) and its branches."""
     from sqlalchemy import or_, select
 
     parents = {u.parent_id for u in units if u.parent_id} | {u.id for u in units}

@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from flask_login import login_required
 from sqlalchemy import and_, false, or_, select
 
-from workflow import engine, operations, queries
+from workflow import clock, deadlines, engine, operations, queries
 from workflow.db import db
 from workflow.definitions import definition
 from workflow.errors import WorkflowError
@@ -57,7 +57,8 @@ def queue():
         stmt = stmt.where(waiting_clause())
     page = paginate(stmt, per_page=25, max_per_page=200)
     return render_template("queue.html", page=page, state=state, states=STATES, units=_visible_units(),
-                           campaigns=campaigns_of(), batch_actions=BATCH_ACTIONS)
+                           campaigns=campaigns_of(), batch_actions=BATCH_ACTIONS,
+                           lateness=deadlines.lateness_days, today=clock.today())
 
 
 def render_detail(app: Application, error: str | None = None, status: int = 200):
@@ -80,7 +81,9 @@ def render_detail(app: Application, error: str | None = None, status: int = 200)
     return render_template("detail.html", app=app, rubric=rubric, criteria=rubric.criteria_for(app.target_level),
                            allowed=allowed, steps=steps, history=history, evidence_by=evidence_by, scores=scores,
                            can_upload=can_upload, can_score=can_score, passes=passes, error=error,
-                           last_return=last_return), status
+                           last_return=last_return, late=deadlines.lateness_days(app.campaign, app.state,
+                                                                                 clock.today()),
+                           stage_deadline=deadlines.stage_deadline(app.campaign, app.state)), status
 
 
 def _acts_at(app: Application, stage: str) -> bool:
