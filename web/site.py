@@ -67,6 +67,7 @@ def init_app(app: Flask) -> None:
         admin_mergers,
         admin_officers,
         admin_units,
+        admin_versions,
         auditing,
         diagrams,
         home,
@@ -75,5 +76,5 @@ def init_app(app: Flask) -> None:
     )
 
     for module in (home, nominations, review, auditing, diagrams, admin, admin_units, admin_officers,
-                   admin_campaigns, admin_mergers):
+                   admin_campaigns, admin_mergers, admin_versions):
         app.register_blueprint(module.bp)

@@ -31,6 +31,8 @@ SECTIONS = (
     ("admin_officers.index", N_("Officers"), N_("Users and their roles at units, set-password links, the officers "
                                                 "spreadsheet.")),
     ("admin_campaigns.index", N_("Campaigns"), N_("Each year's campaigns, their deadlines and extensions.")),
+    ("admin_versions.index", N_("Rubrics and chains"), N_("New rubric versions, provincial approval chains, "
+                                                         "re-score preview before a campaign switches version.")),
     ("admin.notifications", N_("Notification queue"), N_("Notices and jobs that could not be delivered.")),
 )
 
