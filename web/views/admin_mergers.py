@@ -43,14 +43,18 @@ def index():
                            failed_link=None, fold=fold)
 
 
+def _province(province_id: int) -> Unit:
+    """The province the admin administers (another province, or a unit that is not one, is not found)."""
+    unit = db.session.get(Unit, province_id)
+    require_admin(actor(), unit if unit is not None and unit.level == "province" else None)
+    return unit
+
+
 @bp.get(f"/<{ID}:province_id>")
 @roles_required("admin")
 def province(province_id: int):
     """One province's page (another province's is not found)."""
-    unit = db.session.get(Unit, province_id)
-    if unit is None or unit.level != "province":
-        unit = None
-    require_admin(actor(), unit)
+    unit = _province(province_id)
     return render_template("admin_mergers_index.html", sections=[_sections(unit)], errors={}, failed_link=None,
                            fold=fold)
 
@@ -59,10 +63,7 @@ def province(province_id: int):
 @roles_required("admin")
 def match(province_id: int):
     """Link every former name that has exactly one candidate (safe to repeat: linked names stay linked)."""
-    unit = db.session.get(Unit, province_id)
-    if unit is None or unit.level != "province":
-        unit = None
-    require_admin(actor(), unit)
+    unit = _province(province_id)
     counts = mergers.match(unit, actor())
     db.session.commit()
     flash(_("Matching done: %(matched)s matched, %(hand)s waiting for a hand mapping, %(unmatched)s unmatched.",

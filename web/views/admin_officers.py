@@ -102,13 +102,10 @@ def _back(user_id: int):
     return redirect(url_for(".user", user_id=user_id))
 
 
-@bp.post(f"/<{ID}:user_id>/grants")
-@roles_required(*ADMIN)
-def add_grant(user_id: int):
-    target = officers.visible_user(actor(), user_id)
+def _apply(change, success: str) -> None:
+    """One change of a user's page: commit and say so, or roll back and say why (a 404 stays a 404)."""
     try:
-        officers.add_grant(actor(), target, parse(officers.GrantIn, {"role": request.form.get("role") or "",
-                                                                     "unit": request.form.get("unit") or ""}))
+        change()
     except InvalidInput as exc:
         db.session.rollback()
         flash("; ".join(exc.field_messages(locale()).values()), "error")
@@ -119,7 +116,15 @@ def add_grant(user_id: int):
         flash(exc.message(locale()), "error")
     else:
         db.session.commit()
-        flash(_("Role granted."), "success")
+        flash(success, "success")
+
+
+@bp.post(f"/<{ID}:user_id>/grants")
+@roles_required(*ADMIN)
+def add_grant(user_id: int):
+    target = officers.visible_user(actor(), user_id)
+    _apply(lambda: officers.add_grant(actor(), target, parse(officers.GrantIn, {
+        "role": request.form.get("role") or "", "unit": request.form.get("unit") or ""})), _("Role granted."))
     return _back(user_id)
 
 
@@ -128,16 +133,8 @@ def add_grant(user_id: int):
 def revoke_grant(user_id: int, grant_id: int):
     target = officers.visible_user(actor(), user_id)
     if _confirmed():
-        try:
-            officers.revoke_grant(actor(), target, grant_id)
-        except WorkflowError as exc:
-            db.session.rollback()
-            if exc.status == 404:
-                abort(404)
-            flash(exc.message(locale()), "error")
-        else:
-            db.session.commit()
-            flash(_("Role revoked; the user's sessions have ended."), "success")
+        _apply(lambda: officers.revoke_grant(actor(), target, grant_id),
+               _("Role revoked; the user's sessions have ended."))
     return _back(user_id)
 
 
@@ -147,15 +144,8 @@ def set_active(user_id: int):
     target = officers.visible_user(actor(), user_id)
     active = request.form.get("active") == "1"
     if active or _confirmed():
-        try:
-            officers.set_active(actor(), target, active)
-        except WorkflowError as exc:
-            db.session.rollback()
-            flash(exc.message(locale()), "error")
-        else:
-            db.session.commit()
-            flash(_("Account reactivated.") if active else _("Account deactivated; its sessions have ended."),
-                  "success")
+        _apply(lambda: officers.set_active(actor(), target, active),
+               _("Account reactivated.") if active else _("Account deactivated; its sessions have ended."))
     return _back(user_id)
 
 
