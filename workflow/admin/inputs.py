@@ -32,6 +32,12 @@ FIELD_MESSAGES: dict[str, tuple[str, str]] = {
     "email": ("Địa chỉ e-mail không hợp lệ.", "Not a valid e-mail address."),
     "unknown_field": ("Trường này không được nhận.", "This field is not accepted."),
     "invalid": ("Giá trị không hợp lệ.", "Not a valid value."),
+    # workflow/declared.py: a nominee's own fields
+    "date_range": ("Ngày sinh phải từ 01/01/1900 đến hôm nay.", "The date of birth must be 01/01/1900 to today."),
+    "citizen_id": ("Số CCCD phải gồm đúng 12 chữ số.", "A citizen ID has exactly 12 digits."),
+    "citizen_id_ascii": ("Số CCCD chỉ được gồm các chữ số 0-9 (không dùng chữ số toàn độ rộng, chữ số Ả Rập "
+                         "hay chữ số của bảng chữ khác).",
+                         "A citizen ID takes the digits 0-9 only (not full-width, Arabic-Indic or other digits)."),
 }
 
 # pydantic's error types -> our codes (and the context keys their messages use)
