@@ -72,3 +72,51 @@ def audit_head() -> list[Any]:
     schedule.next_audit_head()
     day, seq, h = sealing.record_head()
     return [day.isoformat(), seq, h]
+
+
+# Long work (issue 9: spreadsheet import of nominees; workflow/jobs.py): the job row is the truth, RQ only runs it.
+JOBS_QUEUE = "hoctap-jobs"  # = notifications.queue.JOBS
+JOB_TIMEOUT = 3600  # seconds: a 200,000-row import takes well under a minute; a stuck one is killed after this
+
+
+@job
+def run_job(job_id: int) -> None:
+    """Run (or resume) one workflow job by id."""
+    from workflow import jobs as workflow_jobs
+
+    workflow_jobs.run(job_id)
+
+
+def launch(job_id: int) -> None:
+    """After commit: enqueue the job on RQ ("hoctap-jobs") when REDIS_URL is set; otherwise run it in a background
+    thread with its own app context, so the page can poll its progress (JOBS_INLINE_SYNC runs it right here, for
+    tests). Redis being down is not fatal: the job is run in process instead, and the row tells the truth."""
+    from flask import current_app
+
+    from workflow import jobs as workflow_jobs
+
+    from . import queue as q
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if app.config.get("JOBS_INLINE_SYNC"):
+        workflow_jobs.run(job_id)
+        return
+    if q.redis_url():
+        try:
+            q.queue(JOBS_QUEUE).enqueue("notifications.jobs.run_job", job_id, job_timeout=JOB_TIMEOUT,
+                                        result_ttl=86400, failure_ttl=7 * 86400, description=f"job {job_id}")
+            return
+        except Exception:  # noqa: BLE001 - Redis unreachable: run it here rather than leave it queued forever
+            log.exception("enqueueing job %s failed; running it in process", job_id)
+    import threading
+
+    def body() -> None:
+        from workflow.db import db
+
+        with app.app_context():
+            try:
+                workflow_jobs.run(job_id)
+            finally:
+                db.session.remove()
+
+    threading.Thread(target=body, name=f"job-{job_id}", daemon=True).start()

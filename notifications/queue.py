@@ -21,6 +21,8 @@ log = logging.getLogger(__name__)
 
 NOTICES, AUDIT, MAINTENANCE = "hoctap-notices", "hoctap-audit", "hoctap-maintenance"
 QUEUES = (AUDIT, NOTICES, MAINTENANCE)  # a worker listens to all three, audit first
+JOBS = "hoctap-jobs"  # long work (issue 9, imports: notifications.jobs.launch), listened to last
+QUEUES = (*QUEUES, JOBS)
 SERIALIZER = JSONSerializer
 
 _clients: dict[str, Redis] = {}

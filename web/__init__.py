@@ -30,5 +30,6 @@ def create_app(overrides: dict | None = None) -> Flask:
     ratelimit.init_app(app)  # after the blueprints: it wraps the page and API login views
     workflow_cli.register(app)
     admin_cli.register(app)  # units import, rehome
+    from workflow import imports_cli; imports_cli.register(app)  # noqa: E702, I001  (nominees import, issue 9)
     notifications.init_app(app)
     return app

@@ -78,3 +78,17 @@ def init_app(app: Flask) -> None:
     for module in (home, nominations, review, auditing, diagrams, admin, admin_units, admin_officers,
                    admin_campaigns, admin_mergers, admin_versions):
         app.register_blueprint(module.bp)
+
+    from .views import citizens  # citizens across years and places (issue 9, section 2)
+
+    app.register_blueprint(citizens.bp)
+
+    # Evidence in bulk (issue 9, part 3): several files, remove/replace, previews, the campaign's zip
+    from .views import evidence as evidence_views
+
+    app.register_blueprint(evidence_views.bp)
+
+    # Spreadsheet import of nominees (issue 9, section 1): "Nhập danh sách từ bảng tính" and the job pages
+    from .views import imports as imports_views
+
+    app.register_blueprint(imports_views.bp)

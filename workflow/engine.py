@@ -83,7 +83,9 @@ def _evidence_codes(ids: Iterable[int]) -> dict[int, set[str]]:
     found: dict[int, set[str]] = defaultdict(set)
     ev = Evidence.__table__
     for app_id, code in db.session.execute(
-            select(ev.c.application_id, ev.c.criterion_code).where(ev.c.application_id.in_(list(ids))).distinct()):
+            select(ev.c.application_id, ev.c.criterion_code).where(ev.c.application_id.in_(list(ids)),
+                                                                   ev.c.removed_at.is_(None))  # evidence in bulk
+            .distinct()):
         found[app_id].add(code)
     return found
 

@@ -112,6 +112,101 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "campaign_closed": ("Đợt đánh giá đã kết thúc, không nhận thêm hồ sơ đề nghị.",
                         "The campaign is closed and takes no more nominations."),
     "campaign_not_found": ("Không tìm thấy đợt đánh giá.", "Campaign not found."),
+    # Evidence in bulk (workflow/evidence.py): refusals, and the lines of a per-file report
+    "evidence_not_found": ("Không tìm thấy minh chứng.", "Evidence not found."),
+    "evidence_locked": ("Hồ sơ đã chuyển khỏi chi hội: chỉ gỡ hoặc thay minh chứng khi hồ sơ còn ở chi hội "
+                        "(hoặc sau khi được trả lại để bổ sung).",
+                        "The file has left the branch: evidence can be removed or replaced only while the file is "
+                        "with the branch (or after it was returned for completion)."),
+    "evidence_none": ("Chưa chọn tệp nào để tải lên.", "No file was chosen to upload."),
+    "evidence_attached": ("Đã đính kèm vào tiêu chí {criterion}.", "Attached to criterion {criterion}."),
+    "evidence_no_criterion": ("Không nhận ra mã tiêu chí trong tên «{name}» (ví dụ «1.1.pdf», «1.1 giấy khen.jpg» "
+                              "hoặc thư mục «1.1/»).",
+                              "No criterion code found in the name «{name}» (for example «1.1.pdf», "
+                              "«1.1 certificate.jpg» or a folder «1.1/»)."),
+    "evidence_bad_file": ("Tệp không được nhận: {detail}", "The file was refused: {detail}"),
+    "evidence_bad_layout": ("Mục «{name}» không theo mẫu «số CCCD/mã tiêu chí ...» (ví dụ «001090000001/1.1.pdf»).",
+                            "Entry «{name}» does not follow the layout «citizen ID/criterion code ...» (for example "
+                            "«001090000001/1.1.pdf»)."),
+    "evidence_no_application": ("Không có hồ sơ nào của số CCCD {citizen_id} trong đợt đánh giá này thuộc đơn vị "
+                                "của bạn.",
+                                "No application for citizen ID {citizen_id} in this campaign within your units."),
+    "evidence_not_with_branch": ("Hồ sơ của số CCCD {citizen_id} đã chuyển khỏi chi hội: không nhận thêm minh chứng.",
+                                 "The application of citizen ID {citizen_id} has left the branch: no more evidence "
+                                 "is taken."),
+    "evidence_not_allowed": ("Vai trò của bạn không được đính kèm minh chứng cho hồ sơ của số CCCD {citizen_id}.",
+                             "Your role may not attach evidence to the application of citizen ID {citizen_id}."),
+    # Citizens across years and places (workflow/citizens.py)
+    "citizen_not_found": ("Không có hồ sơ nào của số CCCD này trong phạm vi đơn vị của bạn.",
+                          "No application for this citizen ID within your units."),
+    "citizen_history_forbidden": ("Chỉ cán bộ thẩm định, phê duyệt và kiểm toán mới được tra cứu lịch sử của công "
+                                  "dân.",
+                                  "Only appraisers, approvers and auditors may look up a citizen's history."),
+    # Spreadsheet import of nominees (issue 9, section 1: workflow/imports, workflow/jobs.py): refused files
+    "nominees_not_spreadsheet": ("Tệp không phải bảng tính: cần tệp .xlsx (Excel) hoặc .csv (UTF-8) theo mẫu.",
+                                 "The file is not a spreadsheet: send an .xlsx (Excel) or a .csv (UTF-8) file "
+                                 "following the template."),
+    "nominees_encrypted": ("Tệp được đặt mật khẩu (mã hoá): hãy bỏ mật khẩu trong Excel (Tệp > Thông tin > "
+                           "Bảo vệ sổ làm việc) rồi tải lên lại.",
+                           "The workbook is password-protected (encrypted): remove the password in Excel "
+                           "(File > Info > Protect Workbook) and upload it again."),
+    "nominees_old_format": ("Tệp Excel định dạng cũ (.xls): hãy lưu lại dưới dạng .xlsx rồi tải lên lại.",
+                            "An old-format Excel file (.xls): save it as .xlsx and upload it again."),
+    "nominees_empty": ("Tệp không có dòng dữ liệu nào (ngoài dòng tiêu đề và dòng mẫu).",
+                       "The file has no data rows (besides the header row and the sample row)."),
+    "nominees_headers": ("Dòng tiêu đề không khớp mẫu. Thiếu cột: {missing}. Cột không nhận ra: {unknown}. "
+                         "Hãy tải mẫu của đợt đánh giá này và giữ nguyên dòng tiêu đề.",
+                         "The header row does not match the template. Missing columns: {missing}. Unknown "
+                         "columns: {unknown}. Download this campaign's template and keep its header row."),
+    "nominees_too_many_rows": ("Tệp có {count} dòng, quá giới hạn {max} dòng một lần nhập: hãy chia thành nhiều "
+                               "tệp.",
+                               "The file has {count} rows, over the limit of {max} per import: split it into "
+                               "several files."),
+    "nominees_too_big": ("Tệp quá lớn ({size} MB, tối đa {max} MB).", "The file is too big ({size} MB, at most "
+                                                                      "{max} MB)."),
+    "nominees_merged_header": ("Dòng tiêu đề có ô gộp ({cells}): hãy bỏ gộp ô (Merge & Center) để mỗi cột có "
+                               "một tiêu đề riêng.",
+                               "The header row has merged cells ({cells}): unmerge them so that each column has "
+                               "its own header."),
+    "nominees_person_only": ("Chỉ nhập được danh sách người (Công dân học tập), không nhập cho danh hiệu này.",
+                             "Only lists of people (Learning Citizen) can be imported, not for this title."),
+    "nominees_no_branch": ("Bạn không có quyền lập hồ sơ tại chi hội nào thuộc «{unit}».",
+                           "You may not open files at any branch under «{unit}»."),
+    "nominees_not_preview": ("Chỉ xác nhận nhập được từ một lần xem trước đã hoàn tất.",
+                             "Only a finished preview can be confirmed into an import."),
+    "nominees_file_gone": ("Không còn tệp đã tải lên của lượt nhập này; hãy tải tệp lên lại.",
+                           "The uploaded file of this import is no longer stored; upload the file again."),
+    "job_not_found": ("Không tìm thấy lượt nhập.", "Import not found."),
+    # Spreadsheet import of nominees: the per-row errors (the column is named beside each)
+    "row_date": ("Ngày «{value}» không hợp lệ: ghi dd/mm/yyyy (ví dụ 17/05/1980).",
+                 "The date «{value}» is not valid: write dd/mm/yyyy (for example 17/05/1980)."),
+    "row_citizen_id_number": ("Số CCCD bị Excel lưu thành số ({value}) nên mất số 0 ở đầu: định dạng cột «Số "
+                              "CCCD» là Văn bản (Text) rồi nhập lại đủ 12 chữ số.",
+                              "Excel stored the citizen ID as a number ({value}) and dropped its leading zeros: "
+                              "format the «Số CCCD» column as Text and type all 12 digits again."),
+    "row_formula": ("Ô chứa công thức chưa có giá trị: hãy dán giá trị (Paste Values) thay cho công thức.",
+                    "The cell holds a formula without a value: paste the values instead of the formula."),
+    "row_duplicate_in_file": ("Số CCCD {citizen_id} trùng với dòng {other} của tệp.",
+                              "Citizen ID {citizen_id} repeats row {other} of the file."),
+    "row_unknown_branch": ("Không có chi hội «{name}» mà bạn được lập hồ sơ, thuộc «{unit}».",
+                           "No branch «{name}» where you may open files, under «{unit}»."),
+    "row_branch_required": ("Chưa ghi chi hội; chọn một trong: {choices}.",
+                            "The branch is missing; choose one of: {choices}."),
+    "row_unknown_residence": ("Không có thôn hoặc xã «{name}» trong phạm vi cư trú của chi hội.",
+                              "No village or commune «{name}» within the branch's area of residence."),
+    "row_ambiguous_unit": ("Tên «{name}» khớp nhiều đơn vị: {choices}. Hãy ghi đúng tên có dấu, kèm tên đơn vị "
+                           "cấp trên trong ngoặc như trên nếu vẫn trùng.",
+                           "The name «{name}» matches several units: {choices}. Write the exact name with its "
+                           "diacritics, followed by the parent unit in brackets as above if it still repeats."),
+    "row_subject_group": ("Nhóm đối tượng «{value}» không hợp lệ; ghi mã hoặc tên một trong: {choices}.",
+                          "Subject group «{value}» is not valid; write the code or name of one of: {choices}."),
+    "row_score": ("Điểm tiêu chí {criterion} phải là số nguyên từ 0 đến {max} (đã ghi «{value}»).",
+                  "Criterion {criterion} takes a whole number from 0 to {max} (got «{value}»)."),
+    "row_duplicate": ("Số CCCD {citizen_id} đã có hồ sơ trong đợt đánh giá này (không tạo lại).",
+                      "Citizen ID {citizen_id} already has an application in this campaign (not created again)."),
+    # Spreadsheet import of nominees, the API and pages (web/api/imports.py, web/views/imports.py)
+    "job_not_resumable": ("Lượt nhập này không cần tiếp tục: nó đã xong hoặc vẫn đang chạy.",
+                          "This import needs no resuming: it has finished or is still running."),
 }
 
 

@@ -291,12 +291,22 @@ class Application(db.Model):
     unit: Mapped[Unit] = relationship(foreign_keys=[unit_id], lazy="joined")
     residence_unit: Mapped[Unit | None] = relationship(foreign_keys=[residence_unit_id])
     scores: Mapped[list[Score]] = relationship(back_populates="application", order_by="Score.criterion_code")
-    evidence: Mapped[list[Evidence]] = relationship(back_populates="application", order_by="Evidence.id")
+    # Evidence in bulk (workflow/evidence.py): the dossier's evidence leaves out files removed or replaced while
+    # with the branch; `all_evidence` (read-only) still holds them for the trail.
+    evidence: Mapped[list[Evidence]] = relationship(
+        back_populates="application", order_by="Evidence.id",
+        primaryjoin="and_(Application.id == Evidence.application_id, Evidence.removed_at.is_(None))")
+    all_evidence: Mapped[list[Evidence]] = relationship(order_by="Evidence.id", viewonly=True)
 
     __mapper_args__ = {"version_id_col": version}
 
     def __repr__(self) -> str:
         return f"<Application {self.id} {self.state} v{self.version}>"
+
+
+# Citizens across years and places (workflow/citizens.py): a CCCD's history and the cross-province flag look files
+# up by citizen ID across campaigns and provinces.
+Index("ix_applications_citizen_id", Application.citizen_id)
 
 
 class Evidence(db.Model):
@@ -314,6 +324,11 @@ class Evidence(db.Model):
     media_type: Mapped[str] = mapped_column(String(100))
     uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     uploaded_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+    # Evidence in bulk (workflow/evidence.py): removed (or replaced) while with the branch; the row and the stored
+    # bytes stay for the trail, only the dossier forgets the file. replaced_by_id names the file that took its place.
+    removed_at: Mapped[datetime | None] = mapped_column(TZDateTime)
+    removed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    replaced_by_id: Mapped[int | None] = mapped_column(ForeignKey("evidence.id"))
 
     application: Mapped[Application] = relationship(back_populates="evidence")
 
@@ -466,3 +481,46 @@ class StageAlert(db.Model):
     stage_since: Mapped[datetime] = mapped_column(TZDateTime)
     created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
     digest_id: Mapped[int | None] = mapped_column(ForeignKey("digests.id"))
+
+
+# Spreadsheet import of nominees (issue 9, section 1; workflow/jobs.py, workflow/imports/): long work as a row the
+# page polls, plus an RQ job. The counters move in the same transaction as each chunk of work, so a reload or a
+# restarted worker sees exactly what is done; finished_at is set exactly when the job has ended.
+JOB_STATUSES = ("queued", "running", "done", "failed")
+
+
+class Job(db.Model):
+    """One unit of long work (kind "import"): who asked, where, how far it got and what went wrong."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (
+        CheckConstraint(_in("status", JOB_STATUSES), name="status"),
+        CheckConstraint("(finished_at IS NOT NULL) = (status IN ('done', 'failed'))", name="finished"),
+        CheckConstraint("total >= 0 AND done >= 0 AND created >= 0 AND duplicates >= 0 AND error_count >= 0",
+                        name="counters"),
+        Index("ix_jobs_owner_created", "owner_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id"), index=True)
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    status: Mapped[str] = mapped_column(String(16), default="queued", server_default="queued")
+    dry_run: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
+    total: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    done: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    created: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    duplicates: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    error_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    errors: Mapped[list[Any]] = mapped_column(Json, default=list)
+    params: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
+    started_at: Mapped[datetime | None] = mapped_column(TZDateTime)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(TZDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(TZDateTime)
+    created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+    failure: Mapped[str | None] = mapped_column(Text)
+
+    owner: Mapped[User] = relationship()
+    campaign: Mapped[Campaign | None] = relationship()
+    unit: Mapped[Unit | None] = relationship()

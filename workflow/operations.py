@@ -81,13 +81,7 @@ def create_application(campaign: Campaign, unit: Unit, actor, *, full_name: str 
     actor = _actor(actor)
     d = definition(campaign.title_code)
     person = campaign.title_code != "XHT"
-    _require_stage(unit, campaign.title_code, d.stages[0], actor, "create", hidden=False)
-    if not unit.path.startswith(f"/{campaign.province_id}/"):
-        raise GuardRefused("unit_outside_campaign", unit=unit.name)
-    deadlines.require_nominations_open(campaign, clock.today())  # after the deadline, or closed: refused
-    chain_level = chain_for(campaign.title_code, campaign.province_id, clock.today()).stages[d.stages[0]].level
-    if unit.level != chain_level:
-        raise GuardRefused("wrong_unit_level", unit=unit.name, level=chain_level)
+    require_can_create(campaign, unit, actor)
     rubric = spec(campaign.rubric_id)
     if residence_unit is not None and not residence_allowed(unit, residence_unit, actor):
         raise GuardRefused("unknown_unit", field="residence_unit")  # as if it did not exist: never echo its name
@@ -123,6 +117,21 @@ def create_application(campaign: Campaign, unit: Unit, actor, *, full_name: str 
         raise duplicate from exc
     _audit(app, actor, "create", {"subject_key": key, "unit_id": unit.id}, created=True)
     return app
+
+
+def require_can_create(campaign: Campaign, unit: Unit, actor) -> None:
+    """Whether `actor` may open files of `campaign` at `unit` today: scope and role at the first stage, the unit
+    in the campaign's province and at the chain's level, nominations still open. One rule for a nomination typed
+    by hand and for a spreadsheet import (workflow/imports, checked once per job)."""
+    actor = _actor(actor)
+    first = definition(campaign.title_code).stages[0]
+    _require_stage(unit, campaign.title_code, first, actor, "create", hidden=False)
+    if not unit.path.startswith(f"/{campaign.province_id}/"):
+        raise GuardRefused("unit_outside_campaign", unit=unit.name)
+    deadlines.require_nominations_open(campaign, clock.today())  # after the deadline, or closed: refused
+    chain_level = chain_for(campaign.title_code, campaign.province_id, clock.today()).stages[first].level
+    if unit.level != chain_level:
+        raise GuardRefused("wrong_unit_level", unit=unit.name, level=chain_level)
 
 
 def residence_scope(unit: Unit) -> str:

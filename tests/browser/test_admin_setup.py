@@ -2,11 +2,10 @@
 commune list from the CSV in shared/data (preview, then confirm), adds a branch to one commune, creates a commune
 appraiser and a branch officer (no e-mail: the one-time set-password link is shown once), opens this year's CDHT
 campaign; then the new branch officer sets a password through the link, logs in and nominates. Screenshots of the
-admin pages go to test-artifacts/docs/ and are copied to docs/screenshots/."""
+admin pages go to test-artifacts/docs/ (docs/screenshots/ holds a copy)."""
 from __future__ import annotations
 
 import re
-import shutil
 from datetime import timedelta
 from pathlib import Path
 
@@ -227,8 +226,4 @@ def test_admin_sets_up_a_province_and_the_new_officer_nominates(live, live_app, 
         assert actions.get("campaign.create") == 1
     db.session.remove()
 
-    docs = REPO / "docs" / "screenshots"
-    docs.mkdir(parents=True, exist_ok=True)
-    for name in SHOTS:
-        shutil.copyfile(shots / name, docs / name)
     assert overflow <= 0, f"the units page is {overflow}px wider than a 390px phone"

@@ -61,7 +61,11 @@ def _app_wide_hooks(state) -> None:
 
 
 from . import applications, audit, auth, campaigns, errors, inbox, officers, openapi, units  # noqa: E402, I001
+from . import evidence  # noqa: E402, F401  (evidence in bulk: its routes join the blueprint)
 from . import openapi_campaigns, openapi_officers, openapi_units  # noqa: E402, F401  (their paths join the document)
+from . import openapi_evidence  # noqa: E402, F401  (evidence in bulk: its paths join the document)
+from . import citizens, openapi_citizens  # noqa: E402, F401  (citizens across years and places)
+from . import imports, openapi_imports  # noqa: E402, F401  (spreadsheet import of nominees)
 
 errors.register(bp)
 

@@ -12,10 +12,12 @@ from flask import current_app, request, send_file, url_for
 from sqlalchemy import select
 
 from web import uploads
-from workflow import clock, engine, operations, queries
+from workflow import citizens, engine, operations, queries
+from workflow.admin.inputs import InvalidInput, parse
 from workflow.db import db
+from workflow.declared import MAX_BATCH, ActionInput, BatchInput, NominationInput, ScoreSheetInput, person_missing
 from workflow.errors import NotAuthorized
-from workflow.inputs import citizen_id_problem, is_ascii_digits, text_problem
+from workflow.inputs import is_ascii_digits
 from workflow.models import Application, Evidence, TitleType, Unit
 from workflow.rubrics import spec
 from workflow.vocabulary import ACTIONS, STATES
@@ -24,10 +26,10 @@ from . import bp
 from .auth import current_actor
 from .campaigns import visible_campaign
 from .errors import ApiError, FieldErrors, upload_limit
-from .util import ID, MAX_INT, commit, date_field, int_field, iso, json_body, paged, query_int, string_field
+from .openapi import declare
+from .util import ID, commit, int_field, iso, json_body, paged, query_int, string_field
 
-MAX_BATCH = 5000
-MAX_REASON = 2000
+__all__ = ["MAX_BATCH", "detail", "summary"]
 
 
 # ---------------------------------------------------------------- serialisation
@@ -73,6 +75,7 @@ def detail(app: Application) -> dict[str, Any]:
         "closed_reason": app.closed_reason, "recognised_at": iso(app.recognised_at),
         "created_at": iso(app.created_at), "state_changed_at": iso(app.state_changed_at),
         "allowed_actions": engine.allowed_actions(app, current_actor()),
+        "flags": citizens.flags(app, current_actor()),  # citizens across years and places (workflow/citizens.py)
     }
 
 
@@ -110,15 +113,16 @@ def application_history(app_id: int):
 # ---------------------------------------------------------------- create
 
 @bp.post("/applications")
+@declare(json=NominationInput, operation_id="createApplication")
 def create_application():
     """Open a nomination at the first stage of a campaign's workflow (CDHT: a person; XHT: a commune)."""
     body = json_body()
     errors = FieldErrors()
     actor = current_actor()
-    campaign_id = int_field(body, "campaign", errors)
-    unit_id = int_field(body, "unit", errors)
-    residence_id = int_field(body, "residence_unit", errors, required=False)
-    target_level = int_field(body, "target_level", errors, required=False) or 1
+    nomination, refused = _declared(NominationInput, body, errors)
+    campaign_id = body.get("campaign") if "campaign" not in refused else None
+    unit_id = body.get("unit") if "unit" not in refused else None
+    residence_id = body.get("residence_unit") if "residence_unit" not in refused else None
     unit = db.session.get(Unit, unit_id) if unit_id else None
     if unit_id and unit is None:
         errors.add("unit", "unknown_unit")
@@ -135,50 +139,44 @@ def create_application():
     if residence_id and residence is None:
         errors.add("residence_unit", "unknown_unit")
     person = campaign is None or db.session.get(TitleType, campaign.title_code).subject_kind == "person"
-    full_name = string_field(body, "full_name", errors, required=person)
-    if full_name is not None and text_problem(full_name):
-        errors.add("full_name", "name_chars")
-    citizen_id = string_field(body, "citizen_id", errors, required=person, max_len=12)
-    if citizen_id is not None and (problem := citizen_id_problem(citizen_id)):
-        errors.add("citizen_id", "citizen_id" if problem == "citizen_id_format" else problem)
-    date_of_birth = date_field(body, "date_of_birth", errors, required=person)
-    if date_of_birth is not None and not (date_of_birth.year >= 1900 and date_of_birth <= clock.today()):
-        errors.add("date_of_birth", "date_range")
-    subject_group = string_field(body, "subject_group", errors, required=False, max_len=16)
+    if person:
+        errors.absorb(InvalidInput(person_missing(body, already=refused)))
     errors.raise_if_any()
-    if campaign is None or unit is None:  # both required: errors above already said so
+    if nomination is None or campaign is None or unit is None:  # both required: errors above already said so
         raise ApiError(422, "invalid_input", fields={})
     app = operations.create_application(
-        campaign, unit, actor, full_name=full_name if person else None, date_of_birth=date_of_birth,
-        citizen_id=citizen_id, subject_group=subject_group, residence_unit=residence, target_level=target_level)
+        campaign, unit, actor, full_name=nomination.full_name if person else None,
+        date_of_birth=nomination.date_of_birth if person else None,
+        citizen_id=nomination.citizen_id if person else None, subject_group=nomination.subject_group,
+        residence_unit=residence, target_level=nomination.target_level)
     commit()
     app = operations.get_visible(app.id, actor)
     return detail(app), 201, {"Location": url_for("api.get_application", app_id=app.id)}
 
 
+def _declared(model, body: dict[str, Any], errors: FieldErrors):
+    """The body judged by its declared input (workflow/declared.py): the model, or None and the refused fields
+    (their messages joined to `errors`, so a client learns about every bad field at once)."""
+    try:
+        return parse(model, body), set()
+    except InvalidInput as exc:
+        errors.absorb(exc)
+        return None, set(exc.fields)
+
+
 # ---------------------------------------------------------------- scores
 
 @bp.put(f"/applications/<{ID}:app_id>/scores")
+@declare(json=ScoreSheetInput, operation_id="putScores")
 def put_scores(app_id: int):
     """Record points per criterion: {"scores": {"1.1": 9, ...}, "reason": "...", "version": n}. Only the codes
     given change; at appraisal stages an appraiser's adjustment needs a reason."""
-    body = json_body()
     errors = FieldErrors()
-    values = body.get("scores")
-    if values is None:
-        errors.add("scores", "required")
-    elif not isinstance(values, dict) or not values or not all(isinstance(k, str) for k in values):
-        errors.add("scores", "object")
-    else:
-        for code, value in values.items():
-            if isinstance(value, bool) or not isinstance(value, int):
-                errors.add(f"scores.{code}", "integer")
-    reason = string_field(body, "reason", errors, required=False, max_len=MAX_REASON, multiline=True)
-    version = int_field(body, "version", errors, required=False)
+    sheet, _refused = _declared(ScoreSheetInput, json_body(), errors)
     actor = current_actor()
     app = operations.get_visible(app_id, actor)  # not found beats a malformed body: existence never leaks
     errors.raise_if_any()
-    operations.set_scores(app, actor, values, reason=reason, version=version)
+    operations.set_scores(app, actor, sheet.scores, reason=sheet.reason, version=sheet.version)
     commit()
     return detail(operations.get_visible(app_id, actor))
 
@@ -222,6 +220,8 @@ def download_evidence(app_id: int, evidence_id: int):
     """The stored file as an attachment under its original (Vietnamese) name; never rendered inline."""
     operations.get_visible(app_id, current_actor())
     item = db.session.scalar(select(Evidence).where(Evidence.id == evidence_id, Evidence.application_id == app_id))
+    if item is not None and item.removed_at is not None and "auditor" not in current_actor().roles():
+        item = None  # evidence in bulk: a removed file is gone from the dossier except for auditors
     path = uploads.path_of(_upload_dir(), item.sha256) if item is not None else None
     if path is None or not os.path.isfile(path):
         raise ApiError(404, "evidence_not_found")
@@ -243,17 +243,16 @@ def _action(action: str) -> str:
 
 
 @bp.post(f"/applications/<{ID}:app_id>/actions/<action>")
+@declare(json=ActionInput, operation_id="act")
 def act(app_id: int, action: str):
     """One workflow action with the version the caller saw: {"version": n, "reason": "..."}."""
     action = _action(action)
-    body = json_body()
     errors = FieldErrors()
-    version = int_field(body, "version", errors)
-    reason = string_field(body, "reason", errors, required=False, max_len=MAX_REASON, multiline=True)
+    taken, _refused = _declared(ActionInput, json_body(), errors)
     actor = current_actor()
     operations.get_visible(app_id, actor)  # not found beats a malformed body: existence never leaks
     errors.raise_if_any()
-    outcome = engine.fire(app_id, action, actor, version=version, reason=reason)
+    outcome = engine.fire(app_id, action, actor, version=taken.version, reason=taken.reason)
     commit()
     result = outcome.as_dict()
     result["event_id"] = outcome.event_id
@@ -262,19 +261,15 @@ def act(app_id: int, action: str):
 
 
 @bp.post("/batches/<action>")
+@declare(json=BatchInput, operation_id="batch")
 def batch(action: str):
     """One action over many applications: {"ids": [...], "reason": "..."}; a result per id, in the order given.
     Items refused (not found, wrong role, guard) are reported and do not stop the others."""
     action = _action(action)
-    body = json_body()
     errors = FieldErrors()
-    ids = body.get("ids")
-    if (not isinstance(ids, list) or not 0 < len(ids) <= MAX_BATCH
-            or not all(isinstance(i, int) and not isinstance(i, bool) and 0 < i <= MAX_INT for i in ids)):
-        errors.add("ids", "list_of_ids", max=MAX_BATCH)
-    reason = string_field(body, "reason", errors, required=False, max_len=MAX_REASON, multiline=True)
+    batch_input, _refused = _declared(BatchInput, json_body(), errors)
     errors.raise_if_any()
-    outcomes = engine.fire_batch(ids, action, current_actor(), reason=reason)
+    outcomes = engine.fire_batch(batch_input.ids, action, current_actor(), reason=batch_input.reason)
     commit()
     from .errors import locale
 

@@ -13,15 +13,18 @@ from flask_limiter.errors import RateLimitExceeded
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
 
+from workflow.admin.inputs import InvalidInput, parse
 from workflow.authz import Actor, actor_of
 from workflow.db import db
+from workflow.declared import TokenInput
 from workflow.models import User
 from workflow.passwords import check_login
 
 from .. import ratelimit
 from . import bp, public
 from .errors import ApiError, FieldErrors
-from .util import json_body, string_field
+from .openapi import declare
+from .util import json_body
 
 SALT = "hoctap-api-token-v1"
 DEFAULT_MAX_AGE = 8 * 3600
@@ -93,15 +96,17 @@ bp.register_error_handler(RateLimitExceeded, _too_many)
 
 @bp.post("/tokens")
 @public
+@declare(json=TokenInput, operation_id="createToken")
 def create_token():
     """Exchange a username and password for a bearer token."""
-    body = json_body()
     errors = FieldErrors()
-    username = string_field(body, "username", errors, max_len=80)
-    password = string_field(body, "password", errors, max_len=1024, strip=False, any_char=True)
+    try:
+        given = parse(TokenInput, json_body())
+    except InvalidInput as exc:
+        errors.absorb(exc)
     errors.raise_if_any()
-    user = db.session.scalar(select(User).where(User.username == username))
-    if not check_login(user, password):
+    user = db.session.scalar(select(User).where(User.username == given.username))
+    if not check_login(user, given.password):
         raise ApiError(401, "invalid_credentials")
     return {"token": issue_token(user), "token_type": "Bearer", "expires_in": max_age(),
             "user": {"id": user.id, "username": user.username, "full_name": user.full_name,

@@ -2,18 +2,19 @@
 from __future__ import annotations
 
 import os
-from datetime import date
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
 
 from workflow import operations
+from workflow.admin.inputs import InvalidInput, parse
 from workflow.db import db
+from workflow.declared import NominationInput, ScoreSheetInput, person_missing, typed_form
 from workflow.definitions import definition
 from workflow.errors import WorkflowError
-from workflow.inputs import citizen_id_problem, parse_int, text_problem
-from workflow.models import Campaign, Evidence, Unit
+from workflow.inputs import parse_int
+from workflow.models import Campaign, Unit
 from workflow.rubrics import spec
 
 from .. import uploads
@@ -47,10 +48,46 @@ def _residences(units: list[Unit]) -> list[Unit]:
     return [r for r in rows if any(operations.residence_allowed(u, r, me) for u in units)]
 
 
-def _parse_date(value: str) -> date | None:
+def _page_message(field: str, code: str) -> str | None:
+    """The page's own wording for a declared input's code on this form (None: the shared field message)."""
+    if field == "full_name":
+        if code in ("required", "empty"):
+            return _("Enter the full name.")
+        if code == "name_chars":
+            return _("The name contains characters that are not allowed: hidden format characters (such as "
+                     "direction overrides or zero-width spaces) or too many accent marks on one letter.")
+    if field == "date_of_birth" and code in ("required", "iso_date", "date"):
+        return _("Enter a valid date of birth.")
+    if field == "citizen_id":
+        if code == "citizen_id_ascii":
+            return _("The citizen ID takes the digits 0-9 only (not full-width, Arabic-Indic or other digits).")
+        if code in ("required", "empty", "citizen_id", "too_long"):
+            return _("The citizen ID has exactly 12 digits.")
+    if field == "target_level":
+        return _("Choose a target level.")
+    return None
+
+
+def _declared_nomination(campaign: Campaign, unit: Unit | None, form: dict[str, str], person: bool,
+                         errors: dict[str, str]) -> NominationInput | None:
+    """The form judged by the same declared input as the API and the import (workflow/declared.py): a bad value
+    gets the same code everywhere; the page words it next to its field, in the user's language."""
+    fields = ("full_name", "date_of_birth", "citizen_id", "subject_group") if person else ()
+    data = typed_form({k: form[k] for k in (*fields, "target_level")}, ints={"target_level"},
+                      dates={"date_of_birth"})
+    data.update(campaign=campaign.id, unit=unit.id if unit is not None else 0)
     try:
-        return date.fromisoformat(value.strip())
-    except ValueError:
+        nomination = parse(NominationInput, data)
+        return nomination.require_person() if person else nomination
+    except InvalidInput as refused:
+        exc = refused
+        if person and "required" not in {code for code, _p in exc.fields.values()}:  # every missing field at once
+            exc = InvalidInput({**exc.fields, **person_missing(data, already=exc.fields)})
+        messages = exc.field_messages(locale())
+        for field, (code, _params) in exc.fields.items():
+            if field in ("campaign", "unit"):
+                continue  # the unit is chosen from a list: "Choose a unit." is already said
+            errors.setdefault(field, _page_message(field, code) or messages[field])
         return None
 
 
@@ -71,36 +108,19 @@ def new(campaign_id: int):
         if unit is None:
             errors["unit_id"] = _("Choose a unit.")
         person = campaign.title_code != "XHT"
-        dob = _parse_date(form["date_of_birth"]) if person else None
-        target_level = parse_int(form["target_level"], minimum=1) if form["target_level"] else 1
-        if target_level is None:
-            errors["target_level"] = _("Choose a target level.")
+        nomination = _declared_nomination(campaign, unit, form, person, errors)
         if person:
-            if not form["full_name"]:
-                errors["full_name"] = _("Enter the full name.")
-            elif text_problem(form["full_name"]):
-                errors["full_name"] = _("The name contains characters that are not allowed: hidden format "
-                                        "characters (such as direction overrides or zero-width spaces) or too many "
-                                        "accent marks on one letter.")
-            if dob is None:
-                errors["date_of_birth"] = _("Enter a valid date of birth.")
-            problem = citizen_id_problem(form["citizen_id"])
-            if problem == "citizen_id_ascii":
-                errors["citizen_id"] = _("The citizen ID takes the digits 0-9 only (not full-width, Arabic-Indic "
-                                         "or other digits).")
-            elif problem:
-                errors["citizen_id"] = _("The citizen ID has exactly 12 digits.")
             if rubric.frameworks and form["subject_group"] not in rubric.frameworks:
-                errors["subject_group"] = _("Choose a subject group.")
+                errors.setdefault("subject_group", _("Choose a subject group."))
             residence = next((r for r in residences if str(r.id) == form["residence_id"]), None)
             if residence is None:
                 errors["residence_id"] = _("Choose the place of residence.")
         if not errors:
             try:
                 app = operations.create_application(
-                    campaign, unit, actor(), full_name=form["full_name"] or None, date_of_birth=dob,
-                    citizen_id=form["citizen_id"] or None, subject_group=form["subject_group"] or None,
-                    residence_unit=residence if person else None, target_level=target_level)
+                    campaign, unit, actor(), full_name=nomination.full_name, date_of_birth=nomination.date_of_birth,
+                    citizen_id=nomination.citizen_id, subject_group=nomination.subject_group,
+                    residence_unit=residence if person else None, target_level=nomination.target_level)
             except WorkflowError as exc:
                 db.session.rollback()
                 if exc.status != 422:
@@ -156,8 +176,9 @@ def _detail_error(app, message: str, status: int):
 @bp.get(f"/evidence/<{ID}:evidence_id>")
 @login_required
 def download(evidence_id: int):
-    item = db.session.get(Evidence, evidence_id) or abort(404)
-    operations.get_visible(item.application_id, actor())
+    from workflow.evidence import visible_file  # evidence in bulk: a removed file is gone except for auditors
+
+    item = visible_file(evidence_id, actor())
     path = uploads.path_of(current_app.config["UPLOAD_DIR"], item.sha256)
     if not os.path.exists(path):
         abort(404)
@@ -188,9 +209,10 @@ def scores(application_id: int):
             error = _("Enter at least one score.")
         else:
             changed = {code: v for code, v in entered.items() if current.get(code) != v}
-            try:
-                operations.set_scores(app, actor(), changed or entered, reason=request.form.get("reason") or None,
-                                      version=version_arg())
+            try:  # the same declared input as PUT /api/v1/applications/<id>/scores
+                sheet = parse(ScoreSheetInput, {"scores": changed or entered, "version": version_arg(),
+                                                "reason": request.form.get("reason") or None})
+                operations.set_scores(app, actor(), sheet.scores, reason=sheet.reason, version=sheet.version)
             except WorkflowError as exc:
                 db.session.rollback()
                 if exc.status == 404:

@@ -13,7 +13,9 @@ from flask_login import login_required
 from sqlalchemy import and_, false, or_, select
 
 from workflow import clock, deadlines, engine, operations, queries
+from workflow.admin.inputs import parse
 from workflow.db import db
+from workflow.declared import ActionInput
 from workflow.definitions import definition
 from workflow.errors import WorkflowError
 from workflow.models import Application, Campaign, Decision, Unit
@@ -114,6 +116,9 @@ def act(application_id: int, action: str):
     reason = (request.form.get("reason") or "").strip() or None
     version = version_arg()
     try:
+        if version is not None:  # the same declared input as POST /api/v1/applications/<id>/actions/<action>
+            taken = parse(ActionInput, {"version": version, "reason": reason})
+            version, reason = taken.version, taken.reason
         outcome = engine.fire(app, action, actor(), version=version, reason=reason)
     except WorkflowError as exc:
         db.session.rollback()

@@ -17,7 +17,7 @@ T = TypeVar("T", bound=BaseModel)
 
 FIELD_MESSAGES: dict[str, tuple[str, str]] = {
     "required": ("Bắt buộc.", "Required."),
-    "string": ("Phải là chuỗi ký tự.", "Must be text."),
+    "string": ("Phải là chuỗi ký tự.", "Must be a string."),
     "integer": ("Phải là số nguyên (chữ số 0-9).", "Must be a whole number (digits 0-9)."),
     "number": ("Phải là một số.", "Must be a number."),
     "boolean": ("Phải là đúng hoặc sai.", "Must be true or false."),
@@ -27,17 +27,34 @@ FIELD_MESSAGES: dict[str, tuple[str, str]] = {
     "too_small": ("Phải từ {min} trở lên.", "Must be at least {min}."),
     "too_large": ("Phải nhỏ hơn hoặc bằng {max}.", "Must be at most {max}."),
     "choice": ("Giá trị không hợp lệ; chọn một trong: {choices}.", "Not a valid value; choose one of: {choices}."),
-    "name_chars": ("Có ký tự không được phép (ký tự ẩn hoặc quá nhiều dấu trên một chữ).",
-                   "Contains characters that are not allowed (hidden characters or too many marks on a letter)."),
+    "name_chars": ("Có ký tự không được phép: ký tự định dạng ẩn (như ký tự đảo chiều hay khoảng trắng độ rộng 0) "
+                   "hoặc quá nhiều dấu trên một chữ.",
+                   "Contains characters that are not allowed: hidden format characters (such as direction "
+                   "overrides or zero-width spaces) or too many accent marks on one letter."),
     "email": ("Địa chỉ e-mail không hợp lệ.", "Not a valid e-mail address."),
     "unknown_field": ("Trường này không được nhận.", "This field is not accepted."),
     "invalid": ("Giá trị không hợp lệ.", "Not a valid value."),
     # workflow/declared.py: a nominee's own fields
-    "date_range": ("Ngày sinh phải từ 01/01/1900 đến hôm nay.", "The date of birth must be 01/01/1900 to today."),
+    "date_range": ("Ngày sinh phải từ 1900-01-01 đến hôm nay.", "The date of birth must be 1900-01-01 to today."),
     "citizen_id": ("Số CCCD phải gồm đúng 12 chữ số.", "A citizen ID has exactly 12 digits."),
     "citizen_id_ascii": ("Số CCCD chỉ được gồm các chữ số 0-9 (không dùng chữ số toàn độ rộng, chữ số Ả Rập "
                          "hay chữ số của bảng chữ khác).",
                          "A citizen ID takes the digits 0-9 only (not full-width, Arabic-Indic or other digits)."),
+    # One table (issue 9, section 4): the JSON API's field codes, formerly web/api/errors.py FIELD_MESSAGES.
+    # A JSON value of the wrong type is told apart from text that is not a number or a date (pages, imports).
+    "not_integer": ("Phải là số nguyên.", "Must be an integer."),
+    "iso_date": ("Phải là ngày dạng YYYY-MM-DD.", "Must be a date as YYYY-MM-DD."),
+    "range": ("Phải từ {min} đến {max}.", "Must be from {min} to {max}."),
+    "control_chars": ("Có ký tự điều khiển hoặc ký tự không hợp lệ.", "Contains control or invalid characters."),
+    "object": ("Phải là một đối tượng {{mã tiêu chí: điểm}}.", "Must be an object {{criterion code: points}}."),
+    "list_of_ids": ("Phải là danh sách số nguyên dương (1 đến {max} phần tử).",
+                    "Must be a list of positive integers (1 to {max} items)."),
+    "unknown_campaign": ("Không có đợt đánh giá này (hoặc bạn không được xem).",
+                         "No such campaign (or you may not see it)."),
+    "unknown_unit": ("Không có đơn vị này.", "No such unit."),
+    "unit_outside_campaign": ("Đơn vị không thuộc tỉnh của đợt đánh giá.",
+                              "The unit is not in the campaign's province."),
+    "file": ("Cần gửi một tệp trong trường «file».", "Send one file in the field «file»."),
 }
 
 # pydantic's error types -> our codes (and the context keys their messages use)
@@ -99,7 +116,7 @@ def parse(model: type[T], data: Mapping[str, Any]) -> T:
             kind = error["type"]
             code = _PYDANTIC.get(kind, kind if kind in FIELD_MESSAGES else "invalid")
             ctx = error.get("ctx") or {}
-            params = {"max": ctx.get("max_length", ctx.get("le", "")), "min": ctx.get("ge", ""),
-                      "choices": ctx.get("expected", "")}
+            params = {"max": ctx.get("max", ctx.get("max_length", ctx.get("le", ""))),
+                      "min": ctx.get("min", ctx.get("ge", "")), "choices": ctx.get("expected", "")}
             fields.setdefault(field, (code, params))
         raise InvalidInput(fields) from None
