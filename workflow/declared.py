@@ -19,6 +19,7 @@ from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, PlainVa
 from pydantic_core import PydanticCustomError
 
 from . import clock
+from .admin.campaigns import CampaignPatch  # issue 9, section 4 (second pass): CampaignChange
 from .admin.inputs import Input, InvalidInput, Name
 from .inputs import MAX_INT, citizen_id_problem, parse_int
 
@@ -242,3 +243,33 @@ def typed_form(form: Mapping[str, str], *, ints: Iterable[str] = (), dates: Iter
         else:
             out[field] = raw
     return out
+
+
+# ---------------------------------------------------------------- issue 9, section 4 (second pass): the API's
+# remaining JSON bodies. PATCH /campaigns/<id> takes the admin page's CampaignPatch plus "closed": true (close the
+# campaign); DELETE .../evidence/<id> may carry {"version"} (or ?version= / a form field).
+
+def _close_only(value: Any) -> bool | None:
+    if value is None or value is True:
+        return value
+    raise PydanticCustomError("choice", "only true closes", {"expected": "true"})
+
+
+class CampaignChange(CampaignPatch):
+    """What PATCH /api/v1/campaigns/<id> takes: the page's changes (CampaignPatch) and `closed`."""
+
+    closed: Annotated[bool | None, PlainValidator(_close_only), WithJsonSchema(
+        {"anyOf": [{"const": True}, {"type": "null"}]}),
+        Field(description="true closes the campaign: no more nominations.")] = None
+
+    def changes(self) -> CampaignPatch:
+        """The changes without `closed`, as workflow.admin.campaigns.update_campaign takes them (fields not
+        sent stay unset: they are not changed)."""
+        sent = self.model_dump(include=self.model_fields_set - {"closed"})
+        return CampaignPatch.model_validate(sent)
+
+
+class VersionInput(Body):
+    """The version of an application the person saw, alone (removing an evidence file)."""
+
+    version: Annotated[Id, Field(description="The version you saw; a stale one answers 409.")]

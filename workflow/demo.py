@@ -1,9 +1,12 @@
 """A believable demo: a two-tier province (Bắc Ninh after the 2025 merger), three real communes (one classed
 disadvantaged), two association branches each, one user per role per unit, a CDHT campaign with applications in
-every state and an XHT campaign. Every state change goes through the engine, so the audit trail is real."""
+every state and an XHT campaign, and one finished spreadsheet import of a branch's list with its rows in error. Every
+state change goes through the engine, so the audit trail is real."""
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import random
 from datetime import date, timedelta
 from pathlib import Path
@@ -116,8 +119,37 @@ def seed(password: str, upload_dir: str, csv_path: Path = SHARED_DATA) -> dict[s
         _walk_xht(app, ["self_assessment", "upper_appraisal", "recognised"][i], appraisers[commune.id],
                   approver, upload_dir)
     db.session.commit()
+    _demo_import(cdht, *branches[0], rng)
     audit.seal_all()
     return counts
+
+
+
+def _demo_import(campaign: Campaign, branch: Unit, officer: User, rng: random.Random) -> None:
+    """One finished spreadsheet import, as a branch officer would have done it: 24 nominees filed, three rows sent
+    back in the error file (a date that does not exist, a CCCD Excel turned into a number, an unknown village)."""
+    from . import imports, jobs
+    from .imports.template import columns
+
+    headers = [c.header for c in columns(campaign)]
+    scores = len(headers) - 6
+    lines = [headers]
+    for n in range(24):
+        name = f"{rng.choice(FAMILY)} {rng.choice(MIDDLE)} {rng.choice(GIVEN)}"
+        born = f"{rng.randint(1, 28):02d}/{rng.randint(1, 12):02d}/{rng.randint(1960, 2004)}"
+        points = [str(rng.randint(7, 10)) for _ in range(scores)] if n % 3 == 0 else [""] * scores
+        lines.append([name, born, f"0271{n:02d}{rng.randint(0, 999999):06d}", rng.choice(["1", "2", "3"]), "", "",
+                      *points])
+    lines.append(["Trần Văn Sai Ngày", "31/02/1980", "027180000901", "1", "", "", *[""] * scores])
+    lines.append(["Lê Thị Số Hóa", "12/03/1975", "2.7175E+10", "2", "", "", *[""] * scores])
+    lines.append(["Phạm Văn Thôn Lạ", "05/06/1990", "027190000903", "3", "Thôn Không Có", "", *[""] * scores])
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows(lines)
+    data = "\ufeff".encode() + buffer.getvalue().encode("utf-8")
+    job = imports.start(campaign, branch, officer, file_name="danh-sach-de-nghi-thon-1.csv", data=data,
+                        dry_run=False)
+    db.session.commit()
+    jobs.run(job.id)
 
 
 def _evidence_and_scores(app, officer, upload_dir: str, points) -> None:

@@ -12,12 +12,14 @@ from workflow.admin import campaigns as admin_campaigns
 from workflow.admin.inputs import parse
 from workflow.authz import Actor
 from workflow.db import db
+from workflow.declared import CampaignChange
 from workflow.models import Campaign
 from workflow.rubrics import spec
 
 from . import bp
 from .auth import current_actor
 from .errors import ApiError
+from .openapi import declare
 from .util import ID, commit, iso, json_body
 
 
@@ -75,6 +77,7 @@ def campaign_rubric(campaign_id: int):
 
 
 @bp.post("/campaigns")
+@declare(json=admin_campaigns.CampaignIn, operation_id="createCampaign")
 def create_campaign():
     """Open a campaign (admins of the province): the fields GET returns, dates as YYYY-MM-DD."""
     data = parse(admin_campaigns.CampaignIn, json_body())
@@ -93,19 +96,15 @@ def get_campaign(campaign_id: int):
 
 
 @bp.patch(f"/campaigns/<{ID}:campaign_id>")
+@declare(json=CampaignChange, operation_id="patchCampaign")
 def patch_campaign(campaign_id: int):
     """Change a campaign; moving a deadline later (an extension) needs `reason`. Sending "closed": true closes it
     (no more nominations)."""
-    body = json_body()
-    close = body.pop("closed", None)
-    if close not in (None, True):
-        from workflow.admin.inputs import InvalidInput
-
-        raise InvalidInput({"closed": ("choice", {"choices": "true"})})
-    data = parse(admin_campaigns.CampaignPatch, body)
+    change = parse(CampaignChange, json_body())
+    data = change.changes()
     campaign = admin_campaigns.campaign_of(current_actor(), campaign_id)
     admin_campaigns.update_campaign(current_actor(), campaign, data)
-    if close:
+    if change.closed:
         admin_campaigns.close_campaign(current_actor(), campaign, data.reason)
     commit()
     return campaign_dict(campaign)

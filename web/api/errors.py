@@ -44,7 +44,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
 # section 4). Re-exported here for the API modules that import it from web.api.errors.
 FIELD_MESSAGES = _FIELD_MESSAGES
 
-# The API's own field checks (util.int_field, date_field, query_int) judge JSON values and query strings: the
+# The API's own field checks (util.int_field, query_int) judge JSON values and query strings: the
 # codes they always used name the stricter JSON-shaped rule in the one table, so every message stays as it was.
 _API_CODES = {"integer": "not_integer", "date": "iso_date"}
 

@@ -10,6 +10,8 @@ from flask import current_app, request
 from web import uploads
 from workflow import evidence as ev
 from workflow import operations
+from workflow.admin.inputs import InvalidInput, parse
+from workflow.declared import VersionInput
 from workflow.inputs import is_ascii_digits
 
 from . import bp
@@ -17,6 +19,7 @@ from .applications import evidence_dict
 from .auth import current_actor
 from .campaigns import visible_campaign
 from .errors import ApiError, FieldErrors, locale
+from .openapi import declare
 from .util import ID, commit, int_field
 
 
@@ -30,10 +33,13 @@ def _version(errors: FieldErrors, *, required: bool) -> int | None:
     """`version` from the form, the JSON body or the query string (a DELETE may carry no body)."""
     raw = request.form.get("version")
     if raw is None and request.is_json:
-        value = (request.get_json(silent=True) or {}).get("version") if isinstance(
-            request.get_json(silent=True), dict) else None
-        if value is not None:
-            return int_field({"version": value}, "version", errors)
+        sent = request.get_json(silent=True)
+        if isinstance(sent, dict) and sent.get("version") is not None:  # the JSON body: its declared input
+            try:
+                return parse(VersionInput, sent).version
+            except InvalidInput as exc:
+                errors.absorb(exc)
+                return None
     if raw is None:
         raw = request.args.get("version")
     if raw is None or raw == "":
@@ -103,6 +109,7 @@ def upload_evidence_batch(app_id: int):
 
 
 @bp.delete(f"/applications/<{ID}:app_id>/evidence/<{ID}:evidence_id>")
+@declare(json=VersionInput, operation_id="removeEvidence")
 def remove_evidence(app_id: int, evidence_id: int):
     """Remove a file from the dossier while it is with the branch: `version` required (JSON body, form or query).
     The stored bytes and the row stay for the trail."""

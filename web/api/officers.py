@@ -12,6 +12,7 @@ from workflow.admin.inputs import parse
 from . import bp
 from .auth import current_actor
 from .errors import FieldErrors
+from .openapi import declare
 from .util import ID, commit, is_clean_text, json_body, paged
 
 
@@ -33,6 +34,7 @@ def list_users():
 
 
 @bp.post("/users")
+@declare(json=officers.UserIn, operation_id="createUser")
 def create_user():
     """201 with the user; with no e-mail, also the one-time set_password_url to hand over (shown only now)."""
     data = parse(officers.UserIn, json_body())
@@ -50,6 +52,7 @@ def get_user(user_id: int):
 
 
 @bp.patch(f"/users/<{ID}:user_id>")
+@declare(json=officers.UserPatch, operation_id="patchUser")
 def patch_user(user_id: int):
     """{"active": false} deactivates (sessions and tokens end), {"active": true} reactivates."""
     user = _user(user_id)
@@ -60,6 +63,7 @@ def patch_user(user_id: int):
 
 
 @bp.post(f"/users/<{ID}:user_id>/grants")
+@declare(json=officers.GrantIn, operation_id="addGrant")
 def add_grant(user_id: int):
     user = _user(user_id)
     data = parse(officers.GrantIn, json_body())

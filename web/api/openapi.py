@@ -13,7 +13,18 @@ from typing import Any
 from pydantic import BaseModel
 from spectree import SpecTree
 
-from workflow.declared import ActionInput, BatchInput, NominationInput, ScoreSheetInput, TokenInput
+from workflow.admin.campaigns import CampaignIn
+from workflow.admin.officers import GrantIn, UserIn, UserPatch
+from workflow.admin.units import NewUnit
+from workflow.declared import (
+    ActionInput,
+    BatchInput,
+    CampaignChange,
+    NominationInput,
+    ScoreSheetInput,
+    TokenInput,
+    VersionInput,
+)
 from workflow.vocabulary import ACTIONS, STATES
 
 from . import bp, public
@@ -22,12 +33,24 @@ from .util import MAX_INT
 # Component names clients already know: a declared input keeps the name its hand-written schema had.
 SCHEMA_NAMES: dict[type, str] = {NominationInput: "NewApplication", ScoreSheetInput: "ScoresRequest",
                                  ActionInput: "ActionRequest", BatchInput: "BatchRequest",
-                                 TokenInput: "TokenRequest"}
+                                 TokenInput: "TokenRequest",
+                                 # the admin bodies (second pass)
+                                 CampaignIn: "NewCampaign", CampaignChange: "CampaignPatch", NewUnit: "NewUnit",
+                                 UserIn: "NewUser", UserPatch: "UserPatch", GrantIn: "GrantRequest",
+                                 VersionInput: "EvidenceRemove"}
+
+
+def _nested_name(parent: str, child: str) -> str:
+    """A model nested in another (UserIn's GrantIn) is one component, under its own stable name, not
+    spectree's "<parent>.<child>"."""
+    return next((name for model, name in SCHEMA_NAMES.items() if model.__name__ == child), child)
+
 
 # Never registered on the app: it adds no routes (our document is served at /api/v1/openapi.json), validates
 # nothing (the views call workflow.admin.inputs.parse, so errors keep our shape) and only documents.
 SPEC = SpecTree("flask", mode="strict", annotations=False, openapi_version="3.1.0",
-                naming_strategy=lambda model: SCHEMA_NAMES.get(model, model.__name__))
+                naming_strategy=lambda model: SCHEMA_NAMES.get(model, model.__name__),
+                nested_naming_strategy=_nested_name)
 _DECLARED: dict[str, Callable[..., Any]] = {}
 
 
@@ -369,13 +392,18 @@ def _generated() -> dict[str, Any]:
             meta = declared.get(operation.get("operationId"))
             if meta is None or meta.json is None:
                 continue
-            media = operation.setdefault("requestBody", {"required": True, "content": {}})["content"]
+            request_body = operation.setdefault("requestBody", {"content": {}})
+            request_body.setdefault("required", True)  # a DELETE's body may be optional (?version= instead)
+            media = request_body["content"]
             example = media.get(JSON, {}).get("example")
             media[JSON] = {"schema": ref(meta.json), **({"example": example} if example is not None else {})}
-            operation["requestBody"]["required"] = True
     for name, schema in SPEC.models.items():
-        if "$defs" in schema:  # nested models would need spectree's lifting; none of ours nests yet
-            raise RuntimeError(f"{name}: nested models are not lifted into components")
+        # nested models (UserIn's grants): one component each; spectree already pointed the $refs at them
+        for child, nested in schema.pop("$defs", {}).items():
+            nested_name = _nested_name(name, child)
+            if SPEC.models.get(nested_name, nested) != nested:
+                raise RuntimeError(f"{nested_name}: nested in {name} with a schema of its own")
+            SCHEMAS[nested_name] = nested
         SCHEMAS[name] = schema
     return DOCUMENT
 

@@ -4,18 +4,6 @@ from __future__ import annotations
 from .openapi import DATE, DATETIME, ID_INT, INT, PATHS, SCHEMAS, STR, body, err, json_request, nullable, op, ref
 
 CAMPAIGN_ID = {"name": "campaign_id", "in": "path", "required": True, "schema": ID_INT}
-DAY = {"type": "string", "format": "date", "description": "YYYY-MM-DD (pages also take dd/mm/yyyy)."}
-DEADLINES = {
-    "opens_on": DAY,
-    "submit_deadline": {**DAY, "description": "Nominations close (after it a branch can neither create nor "
-                                              "submit: 422 deadline_passed)."},
-    "scoring_deadline": nullable({**DAY, "description": "Branch scoring (or a commune's self-assessment) by."}),
-    "appraisal_deadline": nullable({**DAY, "description": "Appraisal by."}),
-    "decision_deadline": {**DAY, "description": "Final decision by."},
-    "stage_limit_days": {"type": "integer", "minimum": 1, "maximum": 365},
-    "escalate_after_days": {"type": "integer", "minimum": 1, "maximum": 365},
-}
-
 SCHEMAS["Campaign"]["properties"].update({
     "scoring_deadline": DATE, "appraisal_deadline": DATE, "stage_limit_days": INT, "escalate_after_days": INT,
     "closed_at": DATETIME, "nominations_open": {"type": "boolean"},
@@ -25,31 +13,21 @@ SCHEMAS["Campaign"]["properties"].update({
                                                  "deadline has passed or the campaign is closed."}),
 })
 
-SCHEMAS.update({
-    "NewCampaign": {
-        "type": "object", "additionalProperties": False,
-        "required": ["title", "year", "province_id", "name", "opens_on", "submit_deadline", "decision_deadline"],
-        "properties": {"title": {**STR, "description": "Title code (CDHT, XHT)."},
-                       "year": {"type": "integer", "minimum": 2000, "maximum": 2100},
-                       "province_id": ID_INT, "name": {**STR, "maxLength": 255},
-                       "rubric_id": ID_INT, "rubric_version": {**STR, "description": "A rubric of the title; "
-                                                                                     "default the newest."},
-                       **DEADLINES}},
-    "CampaignPatch": {
-        "type": "object", "additionalProperties": False,
-        "properties": {"name": {**STR, "maxLength": 255}, "rubric_id": ID_INT, "rubric_version": STR,
-                       **DEADLINES,
-                       "reason": {**STR, "description": "Required when a deadline moves later (an extension)."},
-                       "closed": {"const": True, "description": "Close the campaign: no more nominations."}}},
-})
+# The request bodies (NewCampaign, CampaignPatch) are generated from workflow.admin.campaigns.CampaignIn and
+# workflow.declared.CampaignChange (the views' @declare); what their fields mean is said in the operations.
+FIELDS = ("Dates are YYYY-MM-DD (pages also take dd/mm/yyyy). `title` is the title code (CDHT, XHT); "
+          "`rubric_id` or `rubric_version` picks a rubric of the title (default the newest). After "
+          "`submit_deadline` a branch can neither create nor submit (422 deadline_passed); `scoring_deadline`: "
+          "branch scoring (or a commune's self-assessment) by; `appraisal_deadline`: appraisal by; "
+          "`decision_deadline`: final decision by. ")
 
 PATHS["/api/v1/campaigns"]["post"] = op(
     "Open a campaign (administrators of the province)",
     {"201": {**body(ref("Campaign"), "Created"), "headers": {"Location": {"schema": STR}}},
      "400": err("BadRequest"), "403": err("Forbidden"), "404": err("NotFound"), "422": err("Unprocessable")},
     tag="campaigns", op_id="createCampaign",
-    description="One campaign per title, year and province (a second is a field error on `year`). Outside your "
-                "provinces the province is not found (404).",
+    description=FIELDS + "One campaign per title, year and province (a second is a field error on `year`). "
+                         "Outside your provinces the province is not found (404).",
     request=json_request(ref("NewCampaign"), {
         "title": "CDHT", "year": 2027, "province_id": 1, "name": "Công dân học tập năm 2027",
         "opens_on": "2027-09-01", "submit_deadline": "2027-11-30", "scoring_deadline": "2027-12-10",
@@ -64,8 +42,9 @@ PATHS.update({
             {"200": body(ref("Campaign")), "400": err("BadRequest"), "403": err("Forbidden"),
              "404": err("NotFound"), "422": err("Unprocessable")},
             tag="campaigns", op_id="patchCampaign", params=[CAMPAIGN_ID],
-            description="Field names are those GET returns. A deadline moved later without `reason` is refused "
-                        "(422, fields.reason). Every change is audited with the values before and after.",
+            description=FIELDS + "Field names are those GET returns. A deadline moved later without `reason` "
+                                 "is refused (422, fields.reason); `\"closed\": true` closes the campaign "
+                                 "(no more nominations). Every change is audited with the values before and after.",
             request=json_request(ref("CampaignPatch"), {"submit_deadline": "2026-12-20",
                                                         "reason": "Mưa lũ kéo dài, các chi hội xin thêm thời gian"})),
     },

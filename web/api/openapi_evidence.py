@@ -26,7 +26,8 @@ SCHEMAS.update({
             "version": VERSION}},
     "EvidenceReplace": {"type": "object", "required": ["file", "version"],
                         "properties": {"file": BINARY, "version": VERSION}},
-    "EvidenceRemove": {"type": "object", "required": ["version"], "properties": {"version": VERSION}},
+    # EvidenceRemove (the JSON body of DELETE .../evidence/{evidence_id}) is generated from
+    # workflow.declared.VersionInput; the multipart bodies here stay written by hand.
     "EvidenceFileResult": {
         "type": "object", "required": ["name", "status", "message"],
         "properties": {"name": {**STR, "description": "The file's name, or its path in the archive."},
@@ -92,8 +93,7 @@ PATHS["/api/v1/applications/{app_id}/evidence/{evidence_id}"].update({
         {"200": body(ref("EvidenceRemoved")), "403": err("Forbidden"), "404": err("NotFound"),
          "409": err("Conflict"), "422": err("Unprocessable")},
         tag="evidence-bulk", op_id="removeEvidence", params=[APP_ID, EVIDENCE_ID],
-        request={"required": False, "content": {"application/json": json_request(
-            ref("EvidenceRemove"), {"version": 3})["content"]["application/json"]}},
+        request={**json_request(ref("EvidenceRemove"), {"version": 3}), "required": False},
         description="`version` is required (JSON body, form field or ?version=). The row and the stored bytes stay "
                     "for the trail (audit event evidence_remove with the name and sha256); the detail, the "
                     "evidence guard and downloads forget the file. After the file left the branch: 422 "

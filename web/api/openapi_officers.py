@@ -14,6 +14,8 @@ SCOPE = ("Only users with a grant inside the caller's admin grants are visible; 
 USER_PROPS = {"id": INT, "username": STR, "full_name": STR, "email": nullable(STR), "phone": nullable(STR),
               "active": {"type": "boolean"}, "grants": {"type": "array", "items": ref("Grant")}}
 
+# The request bodies (NewUser, UserPatch, GrantRequest) are generated from workflow.admin.officers UserIn,
+# UserPatch and GrantIn (the views' @declare); the rules their validators hold are said in the operations.
 SCHEMAS.update({
     "Grant": {"type": "object", "required": ["id", "role", "unit"],
               "properties": {"id": INT, "role": ROLE, "unit": {"type": "object", "properties": {
@@ -28,18 +30,6 @@ SCHEMAS.update({
     "UserPage": {"type": "object", "required": ["items", "page", "per_page", "total", "pages"],
                  "properties": {"items": {"type": "array", "items": ref("User")}, "page": INT, "per_page": INT,
                                 "total": INT, "pages": INT}},
-    "GrantRequest": {"type": "object", "required": ["role", "unit"], "additionalProperties": False,
-                     "properties": {"role": ROLE, "unit": {**ID_INT, "description": "A unit id inside the "
-                                                                                    "caller's admin grants."}}},
-    "NewUser": {"type": "object", "required": ["username", "full_name", "grants"], "additionalProperties": False,
-                "properties": {
-                    "username": {"type": "string", "pattern": "^[A-Za-z0-9._-]{3,80}$",
-                                 "description": "Unique, ignoring case."},
-                    "full_name": {**STR, "maxLength": 200}, "email": nullable(STR),
-                    "phone": nullable({"type": "string", "pattern": "^\\+?[0-9 ]+$"}),
-                    "grants": {"type": "array", "minItems": 1, "items": ref("GrantRequest")}}},
-    "UserPatch": {"type": "object", "required": ["active"], "additionalProperties": False,
-                  "properties": {"active": {"type": "boolean"}}},
 })
 
 FORBIDDEN = ("403 grant_above_own: a role at a unit above the caller's admin grants (a commune admin granting at "
@@ -55,7 +45,9 @@ PATHS.update({
                    {"201": body(ref("UserCreated"), "Created"), "400": err("BadRequest"), "403": err("Forbidden"),
                     "404": err("NotFound"), "422": err("Unprocessable")},
                    tag="officers", op_id="createUser",
-                   description=FORBIDDEN + "A unit outside the caller's units is 404 unit_not_found. A taken "
+                   description="`username`: 3-80 characters, ASCII letters, digits, dot, hyphen, underscore; "
+                               "unique, ignoring case. `phone`: digits, + and spaces (6-20 digits). " + FORBIDDEN +
+                               "A unit outside the caller's units is 404 unit_not_found. A taken "
                                "username is 422 invalid_input with fields.username. No password is set: the user "
                                "chooses it with a one-time link (e-mailed, or returned once as set_password_url).",
                    request=json_request(ref("NewUser"), {"username": "xa1.canbo2", "full_name": "Trần Thị Bình",

@@ -9,6 +9,8 @@ PROBLEM = {"type": "object", "required": ["line", "field", "code", "message"],
            "properties": {"line": {**INT, "description": "Line of the file (1 is the header)."}, "field": STR,
                           "code": STR, "message": STR}}
 
+# The request body of POST /units (NewUnit) is generated from workflow.admin.units.NewUnit (the view's @declare);
+# the import (multipart/form-data) stays written here: its parts are a file and form fields, not a JSON body.
 SCHEMAS.update({
     "UnitItem": {"type": "object", "required": ["id", "code", "name", "level"],
                  "properties": {"id": INT, "code": STR, "name": STR, "level": {"type": "string", "enum": list(LEVELS)},
@@ -18,14 +20,6 @@ SCHEMAS.update({
     "UnitPage": {"type": "object", "required": ["items", "page", "per_page", "total", "pages"],
                  "properties": {"items": {"type": "array", "items": ref("UnitItem")}, "page": INT, "per_page": INT,
                                 "total": INT, "pages": INT}},
-    "NewUnit": {"type": "object", "required": ["name", "level", "parent"], "additionalProperties": False,
-                "properties": {
-                    "name": {**STR, "maxLength": 180},
-                    "level": {"type": "string", "description": "branch (or chi hội), village (or thôn, tổ dân "
-                                                               "phố), commune (under a province)."},
-                    "parent": {**ID_INT, "description": "A commune (branch, village) or a province (commune) the "
-                                                        "caller administers."},
-                    "kind": nullable({**STR, "description": "xã / phường / đặc khu; thôn / tổ dân phố."})}},
     "UnitImport": {"type": "object", "required": ["file"],
                    "properties": {"file": {"type": "string", "format": "binary",
                                            "description": "CSV, UTF-8: gso_code, name, type, population, "
@@ -58,7 +52,9 @@ PATHS.update({
                    tag="units", op_id="createUnit",
                    request=json_request(ref("NewUnit"), {"name": "Chi hội thôn Đông", "level": "branch",
                                                          "parent": 3}),
-                   description="The parent must lie within the caller's admin grants (else 404; inside them "
+                   description="`level`: branch (or chi hội), village (or thôn, tổ dân phố) under a commune, or "
+                               "commune under a province; `kind`: xã / phường / đặc khu, thôn / tổ dân phố. "
+                               "The parent must lie within the caller's admin grants (else 404; inside them "
                                "without the admin role 403). A unit of that name and level under the same parent "
                                "answers 422 unit_exists."),
     },

@@ -15,6 +15,7 @@ from workflow.vocabulary import LEVELS
 from . import bp
 from .auth import current_actor
 from .errors import ApiError, FieldErrors, error_response, locale, text
+from .openapi import declare
 from .util import commit, iso, json_body, paged, query_int
 
 TRUE = ("1", "true", "yes", "on")
@@ -41,6 +42,7 @@ def list_units():
 
 
 @bp.post("/units")
+@declare(json=ops.NewUnit, operation_id="createUnit")
 def create_unit():
     """Add a branch or village under a commune, or a commune under a province ({"name", "level", "parent"})."""
     unit = ops.add_unit(current_actor(), json_body())

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import unicodedata
-from datetime import date
 from typing import Any
 
 from flask import request
@@ -82,22 +81,6 @@ def int_field(body: dict[str, Any], name: str, errors: FieldErrors, *, required:
         errors.add(name, "range", min=minimum, max=maximum)
         return None
     return value
-
-
-def date_field(body: dict[str, Any], name: str, errors: FieldErrors, *, required: bool = True) -> date | None:
-    value = body.get(name)
-    if value is None:
-        if required:
-            errors.add(name, "required")
-        return None
-    if not isinstance(value, str) or len(value) != 10:
-        errors.add(name, "date")
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        errors.add(name, "date")
-        return None
 
 
 def query_int(name: str, errors: FieldErrors, *, default: int | None = None, minimum: int = 1,

@@ -17,6 +17,7 @@ from .. import clock
 from ..db import db
 from ..deadlines import ORDER, dmy
 from ..errors import GuardRefused, NotFound
+from ..inputs import MAX_INT
 from ..models import Campaign, Rubric, TitleType, Unit
 from . import as_actor, record, require_admin
 from .inputs import FIELD_MESSAGES, Input, InvalidInput, Name
@@ -64,9 +65,9 @@ class CampaignIn(Input):
 
     title: Annotated[str, Field(max_length=16)]
     year: Annotated[int, Field(ge=2000, le=2100)]
-    province_id: Annotated[int, Field(ge=1)]
+    province_id: Annotated[int, Field(ge=1, le=MAX_INT)]
     name: CampaignName
-    rubric_id: Annotated[int, Field(ge=1)] | None = None
+    rubric_id: Annotated[int, Field(ge=1, le=MAX_INT)] | None = None
     rubric_version: Annotated[str, Field(max_length=64)] | None = None
     opens_on: Day
     submit_deadline: Day
@@ -81,7 +82,7 @@ class CampaignPatch(Input):
     """Changes to a campaign; a deadline moved later (an extension) needs `reason`."""
 
     name: CampaignName | None = None
-    rubric_id: Annotated[int, Field(ge=1)] | None = None
+    rubric_id: Annotated[int, Field(ge=1, le=MAX_INT)] | None = None
     rubric_version: Annotated[str, Field(max_length=64)] | None = None
     opens_on: Day | None = None
     submit_deadline: Day | None = None

@@ -101,7 +101,7 @@ def _unit_id(value: Any) -> int:
 Username = Annotated[str, Field(max_length=80), AfterValidator(_username)]
 Email = Annotated[str | None, BeforeValidator(_email)]
 Phone = Annotated[str | None, BeforeValidator(_phone)]
-UnitId = Annotated[int, BeforeValidator(_unit_id)]
+UnitId = Annotated[int, BeforeValidator(_unit_id)]  # parse_int bounds it to a 32-bit id
 
 
 class GrantIn(Input):

@@ -24,7 +24,7 @@ from .. import clock
 from ..authz import Actor, visible_units_clause
 from ..db import db
 from ..errors import MESSAGES, GuardRefused, NotFound
-from ..inputs import parse_int
+from ..inputs import MAX_INT, parse_int
 from ..loader import (
     VALID_FROM_2025,
     commune_code,
@@ -102,7 +102,7 @@ class _OptionalText:
 
 
 OptionalText = _OptionalText
-UnitId = Annotated[int, BeforeValidator(_id), Field(ge=1)]
+UnitId = Annotated[int, BeforeValidator(_id), Field(ge=1, le=MAX_INT)]  # a 32-bit id column: larger names nothing
 
 
 class CommuneRow(Input):

@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 from typing import Any
 
+from openpyxl.utils import get_column_letter
+
 from .template import ERROR_COLUMN
 
 
@@ -30,16 +32,8 @@ def workbook(header: list[Any], rows: list[tuple[int, list[Any], list[dict[str, 
         for i in text_columns:
             sheet.cell(row=r, column=i + 1).number_format = "@"
         sheet.cell(row=r, column=width + 1).alignment = Alignment(wrap_text=True, vertical="top")
-    sheet.column_dimensions[_letter(width)].width = 80
+    sheet.column_dimensions[get_column_letter(width + 1)].width = 80
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
 
-
-def _letter(index: int) -> str:
-    letters = ""
-    index += 1
-    while index:
-        index, rem = divmod(index - 1, 26)
-        letters = chr(65 + rem) + letters
-    return letters

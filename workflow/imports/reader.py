@@ -13,6 +13,8 @@ import zipfile
 from dataclasses import dataclass, field
 from typing import Any
 
+from openpyxl.utils import get_column_letter
+
 from ..errors import GuardRefused
 
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -33,6 +35,11 @@ class Sheet:
     header: list[Any]
     rows: list[tuple[int, list[Any]]]
     formulas: set[tuple[int, int]] = field(default_factory=set)
+
+
+def _cell(row: int, col: int) -> str:
+    """A 0-based (row, column) as Excel names it ("B1")."""
+    return f"{get_column_letter(col + 1)}{row + 1}"
 
 
 def sniff(data: bytes) -> str:
@@ -74,14 +81,6 @@ def read(data: bytes, max_rows: int) -> Sheet:
         raise ImportRefused("nominees_too_many_rows", count=len(sheet.rows), max=max_rows)
     return sheet
 
-
-def _col_letter(index: int) -> str:
-    letters = ""
-    index += 1
-    while index:
-        index, rem = divmod(index - 1, 26)
-        letters = chr(65 + rem) + letters
-    return letters
 
 
 def _col_index(letters: bytes) -> int:
@@ -140,7 +139,7 @@ def _read_xlsx(data: bytes, max_rows: int) -> Sheet:
     first_row, first_col = sheet.start or (0, 0)
     merged = [r for r in (sheet.merged_cell_ranges or []) if r[0][0] <= first_row <= r[1][0]]
     if merged:
-        cells = ", ".join(f"{_col_letter(a[1])}{a[0] + 1}:{_col_letter(b[1])}{b[0] + 1}" for a, b in merged)
+        cells = ", ".join(f"{_cell(*a)}:{_cell(*b)}" for a, b in merged)
         raise ImportRefused("nominees_merged_header", cells=cells)
     table = sheet.to_python(skip_empty_area=True)
     book.close()
