@@ -22,7 +22,7 @@ from workflow.models import Application, AuditEvent, Job
 from .factories import PNG, build_other_province
 from .test_api_openapi import Contract
 from .test_api_support import API, bearer, error_of
-from .test_imports_files import person, stored_files, xlsx
+from .test_imports_files import kill_second_chunk, person, stored_files, xlsx
 
 IMPORTS = f"{API}/campaigns/{{campaign_id}}/imports"
 ONE = f"{API}/imports/{{job_id}}"
@@ -193,16 +193,7 @@ def test_a_dry_run_creates_nothing_and_confirming_creates_once(app, client, worl
 
 
 def test_a_failed_job_resumes_and_every_row_is_imported_once(app, client, world, inline, monkeypatch):
-    real, calls = store.write_chunk, []
-
-    def dies_in_the_second_chunk(*args, **kw):
-        created = real(*args, **kw)
-        calls.append(created)
-        if len(calls) == 2:
-            raise RuntimeError("worker killed")
-        return created
-
-    monkeypatch.setattr(store, "write_chunk", dies_in_the_second_chunk)
+    real = kill_second_chunk(monkeypatch)
     n = CHUNK + 100  # the second chunk dies: the first stays written
     resp = upload(client, world, xlsx([person(i) for i in range(n)]))
     assert resp.status_code == 202 and resp.get_json()["status"] == "failed"

@@ -46,6 +46,23 @@ def person(i: int, branch: str = "Chi hội thôn 1", **kw) -> list:
     return [values["name"], values["born"], values["cid"], values["group"], values["residence"], values["branch"]]
 
 
+def kill_second_chunk(monkeypatch):
+    """Make the import's writer die in its second chunk, as a killed worker would: that chunk's rows are written
+    in the transaction and rolled back with it. Returns the real writer, to put back for a resume."""
+    from workflow.imports import store
+
+    real, calls = store.write_chunk, []
+
+    def dies_in_the_second_chunk(*args, **kw):
+        created = real(*args, **kw)
+        calls.append(created)
+        if len(calls) == 2:
+            raise RuntimeError("worker killed")
+        return created
+
+    monkeypatch.setattr(store, "write_chunk", dies_in_the_second_chunk)
+    return real
+
 def start(world, data: bytes, *, dry_run: bool = False, unit=None, user=None, name: str = "ds.xlsx") -> Job:
     job = imports.start(world.cdht, unit or world.branch(0, 0), user or world.officer(0, 0), file_name=name,
                         data=data, dry_run=dry_run)

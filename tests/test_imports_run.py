@@ -16,7 +16,7 @@ from workflow.imports import store
 from workflow.imports.template import columns
 from workflow.models import Application, AuditEvent, Job, Score
 
-from .test_imports_files import person, run, start, xlsx
+from .test_imports_files import kill_second_chunk, person, run, start, xlsx
 
 
 def count(model, *where) -> int:
@@ -96,16 +96,7 @@ def test_reimport_creates_nothing_twice(app, world):
 def test_killed_mid_way_leaves_whole_chunks_and_resumes(app, world, monkeypatch):
     data = xlsx([person(i) for i in range(250)])
     job = start(world, data)
-    real, calls = store.write_chunk, []
-
-    def dies_in_the_second_chunk(*args, **kw):
-        created = real(*args, **kw)  # its rows are written in the transaction ...
-        calls.append(created)
-        if len(calls) == 2:
-            raise RuntimeError("worker killed")  # ... and rolled back with it
-        return created
-
-    monkeypatch.setattr(store, "write_chunk", dies_in_the_second_chunk)
+    real = kill_second_chunk(monkeypatch)
     job = run(job, chunk=100)
     assert (job.status, job.done, job.created) == ("failed", 100, 100)
     assert "worker killed" in job.failure and job.finished_at is not None

@@ -21,7 +21,7 @@ from workflow.imports import CHUNK, store
 from workflow.models import Application, AuditEvent, Job
 
 from .factories import PASSWORD, PNG
-from .test_imports_files import person, stored_files, xlsx
+from .test_imports_files import kill_second_chunk, person, stored_files, xlsx
 
 
 @pytest.fixture
@@ -226,18 +226,9 @@ def test_a_running_job_page_refreshes_itself_and_a_failed_one_resumes(site, worl
     assert {k: polled[k] for k in ("status", "total", "done", "percent")} == {
         "status": "queued", "total": CHUNK + 50, "done": 0, "percent": 0}
 
-    real, calls = store.write_chunk, []
-
-    def dies_in_the_second_chunk(*args, **kw):
-        created = real(*args, **kw)
-        calls.append(created)
-        if len(calls) == 2:
-            raise RuntimeError("worker killed")
-        return created
-
     from workflow import jobs
 
-    monkeypatch.setattr(store, "write_chunk", dies_in_the_second_chunk)
+    real = kill_second_chunk(monkeypatch)
     with site.app_context():
         jobs.run(job_id)
     monkeypatch.setattr(store, "write_chunk", real)
