@@ -24,6 +24,8 @@ from .test_api_openapi import Contract
 from .test_api_support import API, bearer, error_of
 from .test_imports_files import kill_second_chunk, person, stored_files, xlsx
 
+pytest_plugins = ["tests.notif_fixtures"]  # redis_server: a throwaway redis-server of the test's own
+
 IMPORTS = f"{API}/campaigns/{{campaign_id}}/imports"
 ONE = f"{API}/imports/{{job_id}}"
 
@@ -266,18 +268,18 @@ def test_every_import_route_conforms_to_the_document(app, client, world, inline)
     assert {s for _, _, s in c.seen} >= {"200", "202", "401", "403", "404", "413", "422"}
 
 
-def test_with_redis_the_job_waits_queued_for_a_worker_then_finishes(app, client, world, monkeypatch):
-    """REDIS_URL set (a real Redis, db 12 of this suite's part): the upload answers 202 "queued" and nothing is
+def test_with_redis_the_job_waits_queued_for_a_worker_then_finishes(app, client, world, monkeypatch, redis_server):
+    """REDIS_URL set (a real redis-server of this test's own): the upload answers 202 "queued" and nothing is
     imported until an RQ worker runs the job; then the status says done with the counts."""
     from notifications import queue as nq
     from notifications.jobs import JOBS_QUEUE
 
     from .notif_services import work
 
-    url = "redis://127.0.0.1:6379/12"
+    url = redis_server.url
     monkeypatch.setitem(app.config, "REDIS_URL", url)
     monkeypatch.setitem(app.config, "JOBS_INLINE_SYNC", False)
-    nq.connection(url).flushdb()
+    nq.reset_clients()
     resp = upload(client, world, xlsx([person(i) for i in range(1, 11)] + [person(11, born="x")]))
     assert resp.status_code == 202 and resp.get_json()["status"] == "queued"
     assert count(Application) == 0
@@ -286,4 +288,4 @@ def test_with_redis_the_job_waits_queued_for_a_worker_then_finishes(app, client,
     state = client.get(resp.headers["Location"], headers=bearer(world.officer(0, 0))).get_json()
     assert (state["status"], state["created"], state["error_count"]) == ("done", 10, 1)
     assert count(Application) == 10
-    nq.connection(url).flushdb()
+    nq.reset_clients()

@@ -1,7 +1,7 @@
 """Jobs (workflow/jobs.py, notifications/jobs.py): an import job launched after commit runs synchronously
 (JOBS_INLINE_SYNC, tests), in a background thread with its own app context (no Redis: the demo, whose page polls
 the row), or on the RQ queue "hoctap-jobs" that the notifications worker listens to, run here by a real RQ
-SimpleWorker on the shared Redis (db 11)."""
+SimpleWorker on a throwaway redis-server."""
 from __future__ import annotations
 
 import time
@@ -17,7 +17,7 @@ from workflow.models import Application, Job
 
 from .test_imports_files import person, start, xlsx
 
-REDIS_URL = "redis://127.0.0.1:6379/11"
+pytest_plugins = ["tests.notif_fixtures"]  # redis_server: a throwaway redis-server of the test's own
 
 
 @pytest.fixture
@@ -55,12 +55,8 @@ def test_launch_in_a_thread_without_redis(config, world):
     assert db.session.query(Application).count() == 300
 
 
-def test_rq_worker_runs_the_import(config, world):
-    import redis
-
-    conn = redis.Redis.from_url(REDIS_URL)
-    conn.flushdb()
-    config.update(REDIS_URL=REDIS_URL, JOBS_INLINE_SYNC=False)
+def test_rq_worker_runs_the_import(config, world, redis_server):
+    config.update(REDIS_URL=redis_server.url, JOBS_INLINE_SYNC=False)
     nq.reset_clients()
     job = start(world, xlsx([person(i) for i in range(40)] + [person(99, born="x")]), dry_run=True)
     job_id = job.id
@@ -82,7 +78,6 @@ def test_rq_worker_runs_the_import(config, world):
     real = fresh(real.id)
     assert (real.status, real.created) == ("done", 40)
     assert db.session.query(Application).count() == 40
-    conn.flushdb()
 
 
 def test_the_worker_listens_to_the_jobs_queue():
