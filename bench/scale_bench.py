@@ -310,10 +310,14 @@ def seed(url: str, n: int, password: str, fast: bool = True) -> dict[str, Any]:
         times["units"] = time.perf_counter() - t
         t = time.perf_counter()
         times["applications"] = _applications(n, fast)
+        from workflow import summary
+
+        summary.rebuild()  # the fast load ran with triggers off (replica): count once, as an operator would
+        db.session.commit()
         times["bulk"] = time.perf_counter() - t
         t = time.perf_counter()
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text("ANALYZE"))
+            conn.execute(text("VACUUM ANALYZE"))  # the steady state autovacuum keeps: visibility maps set
         times["analyze"] = time.perf_counter() - t
         times["total"] = time.perf_counter() - t0
         counts = db.session.execute(text(
@@ -343,8 +347,9 @@ def _fixtures() -> dict[str, Any]:
     app_id, cccd = db.session.execute(text(
         "SELECT id, citizen_id FROM applications WHERE unit_id = :b AND citizen_id IS NOT NULL ORDER BY id DESC"
         " LIMIT 1"), {"b": branch}).one()
+    deep = db.session.scalar(text("SELECT id FROM applications ORDER BY id DESC OFFSET 50000 LIMIT 1"))
     return {"campaign": db.session.scalar(select(Campaign.id).filter_by(title_code="CDHT")),
-            "commune": unit_of("xa1.thamdinh"), "branch": branch, "app": app_id, "cccd": cccd}
+            "commune": unit_of("xa1.thamdinh"), "branch": branch, "app": app_id, "cccd": cccd, "deep": deep}
 
 
 def routes(username: str, f: dict[str, Any]) -> list[tuple[str, str]]:
@@ -359,7 +364,7 @@ def routes(username: str, f: dict[str, Any]) -> list[tuple[str, str]]:
              ("queue ?campaign=", f"/applications?campaign={f['campaign']}"),
              ("search name ?q=nguyen thi", "/applications?q=nguyen+thi"),
              (f"search CCCD ?q={prefix}", f"/applications?q={prefix}"),
-             ("queue page 2000 (or last)", "/applications?page=2000"),
+             ("queue deep page ?before= (50,000 files in)", f"/applications?state=all&before={f['deep']}"),
              ("detail /applications/<id>", f"/applications/{f['app']}"),
              ("timeline", f"/applications/{f['app']}/timeline"),
              ("audit log /audit/log", "/audit/log"),
@@ -375,7 +380,8 @@ def routes(username: str, f: dict[str, Any]) -> list[tuple[str, str]]:
            ("API ?campaign=", f"/api/v1/applications?campaign={f['campaign']}"),
            ("API ?q=nguyen thi", "/api/v1/applications?q=nguyen+thi"),
            (f"API ?q={prefix}", f"/api/v1/applications?q={prefix}"),
-           ("API page 2000", "/api/v1/applications?page=2000"),
+           ("API deep page ?before=", f"/api/v1/applications?before={f['deep']}"),
+           ("API page 2000 (OFFSET, kept for old clients)", "/api/v1/applications?page=2000"),
            ("API application <id>", f"/api/v1/applications/{f['app']}"),
            ("API history <id>", f"/api/v1/applications/{f['app']}/history"),
            ("API flagged", "/api/v1/citizens/flagged"),
@@ -392,7 +398,15 @@ def percentile(values: list[float], q: float) -> float:
 Row = tuple[str, int, int, float, float]  # label, status, samples, p50 ms, p95 ms
 
 
-def measure_in_process(password: str, repeat: int, budget: float) -> dict[str, list[Row]]:
+def selected(pairs: list[tuple[str, str]], only: list[str] | None,
+             extra: list[str] | None = None) -> list[tuple[str, str]]:
+    """--only / --extra: the routes whose label or URL contains one of `only` (all when None), plus `extra` URLs."""
+    picked = [(label, url) for label, url in pairs if not only or any(o in label or o in url for o in only)]
+    return picked + [(url, url) for url in extra or []]
+
+
+def measure_in_process(password: str, repeat: int, budget: float, only: list[str] | None = None,
+                       extra: list[str] | None = None) -> dict[str, list[Row]]:
     """Per role: (label, status, samples, p50 ms, p95 ms). One warm-up request per route is not counted; a
     route stops after `budget` seconds once it has five samples (the slowest pages would otherwise take minutes)."""
     from web import create_app
@@ -409,7 +423,7 @@ def measure_in_process(password: str, repeat: int, budget: float) -> dict[str, l
             raise SystemExit(f"login of {username} answered {r.status_code}")
         token = client.post("/api/v1/tokens", json={"username": username, "password": password}).get_json()["token"]
         rows = []
-        for label, url in routes(username, fixtures):
+        for label, url in selected(routes(username, fixtures), only, extra):
             headers = {"Authorization": f"Bearer {token}"} if url.startswith("/api/") else {}
             status = client.get(url, headers=headers).status_code  # warm-up
             samples: list[float] = []
@@ -538,6 +552,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--skip-concurrent", action="store_true")
     parser.add_argument("--repeat", type=int, default=20, help="requests per route and role")
     parser.add_argument("--budget", type=float, default=8.0, help="seconds per route before it stops at 5 samples")
+    parser.add_argument("--only", type=lambda v: [p for p in v.split(",") if p], default=None,
+                        help="comma-separated substrings: time only the routes whose label or URL contains one")
+    parser.add_argument("--extra", action="append", default=None, metavar="URL",
+                        help="also time this URL for every role (repeatable)")
     args = parser.parse_args(argv)
     os.chdir(ROOT)  # the migrations directory and gunicorn's wsgi module are found from here
     url = database_url(args.database_url, "scale")
@@ -556,7 +574,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.seed_only:
         return
     print("\none user at a time, in process (Flask test client):", flush=True)
-    print_tables(measure_in_process(args.password, args.repeat, args.budget))
+    print_tables(measure_in_process(args.password, args.repeat, args.budget, args.only, args.extra))
     if not args.skip_concurrent:
         print(f"\n{args.clients} concurrent clients through gunicorn (4 workers) for {args.seconds:.0f} s, mixing "
               "queue, name search, state filter and home:", flush=True)

@@ -44,14 +44,17 @@ def seal() -> int:
 
 @job
 def tick() -> dict[str, Any]:
-    """Every minute: schedule the next tick first, then relay what is pending, re-hand abandoned rows, seal."""
+    """Every minute: schedule the next tick first, then relay what is pending, re-hand abandoned rows, seal, and
+    fold the state counts' deltas (workflow/summary.py) so that reads stay short."""
+    from workflow import summary
+
     from . import relay, schedule, sealing
 
     schedule.next_tick()
     handed = relay.relay()
     rehanded = relay.sweep_abandoned()
     sealing.request_seal()
-    return {"handed": handed, "rehanded": rehanded}
+    return {"handed": handed, "rehanded": rehanded, "folded": summary.fold(force=True)}
 
 
 @job

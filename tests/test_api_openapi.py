@@ -99,6 +99,7 @@ class Contract:
 # tests/test_api_units.py, tests/test_api_officers.py and tests/test_api_evidence_bulk.py.
 OWN_CONTRACT_TESTS = {"units", "officers", "evidence-bulk", "citizens"}  # citizens: tests/test_api_citizens.py
 OWN_CONTRACT_TESTS |= {"imports"}  # spreadsheet import: tests/test_api_imports.py
+OWN_CONTRACT_TESTS |= {"jobs"}  # mass actions as jobs: tests/test_api_jobs.py
 
 
 @pytest.fixture

@@ -299,7 +299,8 @@ def test_the_history_lookup_and_the_flag_use_the_citizen_index(world, owner_engi
     with owner_engine.begin() as conn:
         conn.execute(text("ANALYZE applications" if db.engine.dialect.name == "postgresql" else "ANALYZE"))
     db.session.expire_all()
-    assert "ix_applications_citizen_id" in _plan_index_names(citizens.history_query(CCCD, world.approver))
-    assert "ix_applications_citizen_id" in _plan_index_names(citizens.history_query(CCCD, world.auditor))
-    assert "ix_applications_citizen_id" in _plan_index_names(citizens.twins_query(db.session.get(Application,
-                                                                                                 here.id)))
+    # PostgreSQL may as well take the CCCD prefix index of the queue's search (migration 0012): also an index
+    either = {"ix_applications_citizen_id", "ix_applications_citizen_prefix"}
+    assert either & set(_plan_index_names(citizens.history_query(CCCD, world.approver)))
+    assert either & set(_plan_index_names(citizens.history_query(CCCD, world.auditor)))
+    assert either & set(_plan_index_names(citizens.twins_query(db.session.get(Application, here.id))))

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from workflow import engine, operations, queries
+from workflow import engine, operations, queries, summary
 from workflow.admin import mergers
 from workflow.admin.units import import_communes
 from workflow.db import db
@@ -128,6 +128,7 @@ def test_rehome_moves_branches_and_files_and_keeps_history(merged, runner, tmp_p
 
     csv_file = tmp_path / "report.csv"
     out = rehome(runner, "--csv", str(csv_file))
+    assert db.session.execute(summary.recount()).all() == []  # the summary follows the moved files (issue 10)
     rows = list(csv.DictReader(io.StringIO(csv_file.read_text(encoding="utf-8-sig"))))
     by_former = {(r["former"], r["status"]): r for r in rows}
     moved = by_former[("Xã Đông Phong", "moved")]

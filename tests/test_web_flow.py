@@ -31,6 +31,10 @@ def text(response) -> str:
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", response.get_data(as_text=True)))
 
 
+def link(response, rel: str) -> str:
+    return re.search(rf'href="([^"]+)" rel="{rel}"', response.get_data(as_text=True)).group(1).replace("&amp;", "&")
+
+
 def fresh(app_id: int) -> Application:
     db.session.expire_all()
     return db.session.get(Application, app_id)
@@ -211,9 +215,12 @@ def test_recognition_decision_and_its_lists(client, world):
     assert page.status_code == 200 and "Phạm Thị Mai 0" in text(page) and "Đỗ Văn Đạt" in text(page)
     missing = client.post(f"/decisions/new?campaign={world.cdht.id}", data={"number": "", "ids": [already.id]})
     assert missing.status_code == 422 and "Vui lòng nhập số quyết định" in text(missing)
-    response = client.post(f"/decisions/new?campaign={world.cdht.id}", data={
-        "number": "125/QĐ-UBND", "signed_on": "2025-12-01", "signer": "Nguyễn Văn Hùng",
-        "ids": [a.id for a in awaiting] + [already.id]})
+    chosen = {"number": "125/QĐ-UBND", "signed_on": "2025-12-01", "signer": "Nguyễn Văn Hùng",
+              "ids": [a.id for a in awaiting] + [already.id]}
+    confirm = client.post(f"/decisions/new?campaign={world.cdht.id}", data=chosen)  # first the count, nothing stored
+    assert confirm.status_code == 200 and "Quyết định này sẽ công nhận 3 hồ sơ." in text(confirm)
+    assert db.session.scalar(select(Decision)) is None
+    response = client.post(f"/decisions/new?campaign={world.cdht.id}", data=chosen | {"confirm": "yes"})
     assert response.status_code == 302
     decision = db.session.scalar(select(Decision))
     assert decision.number == "125/QĐ-UBND"
@@ -251,10 +258,15 @@ def test_queue_filters_and_paging(client, world):
     bulk_at_appraisal(world, 3, commune=1)
     cdht_at(world, "branch_scoring")
     login(client, world.appraiser())
-    first = text(client.get("/applications"))
-    assert "30 hồ sơ" in first and "Trang 1 / 2" in first
-    second = text(client.get("/applications?page=2"))
-    assert "Người thứ 0" in second and "Trang 2 / 2" in second
+    resp = client.get("/applications")
+    first = text(resp)
+    assert "30 hồ sơ" in first and "Cũ hơn" in first and "Mới hơn" not in first and "Người thứ 0" not in first
+    older = link(resp, "next")
+    assert "before=" in older and "page=" not in older  # keyset: the id at the page's edge, never an OFFSET
+    resp = client.get(older)
+    second = text(resp)
+    assert "Người thứ 0" in second and "30 hồ sơ" in second and "Cũ hơn" not in second and "Mới hơn" in second
+    assert text(client.get(link(resp, "prev"))) == first  # back to the same first page
     assert "31 hồ sơ" in text(client.get("/applications?state=all"))
     assert "1 hồ sơ" in text(client.get("/applications?state=branch_scoring"))
     unit = world.branch(0, 1).id

@@ -126,7 +126,7 @@ def test_the_whole_flow_preview_confirm_result(site, world):
     assert "7 Ngày sinh Ngày «31/02/1980» không hợp lệ" in shown and "8 Số CCCD" in shown
     assert "Nhập 4 hồ sơ" in shown and f'href="/imports/{job_id}/errors.xlsx"' in preview.get_data(as_text=True)
     assert 'id="confirm-form"' in preview.get_data(as_text=True) and "không thể hoàn tác" in shown
-    assert "? Không thể hoàn tác." in preview.get_data(as_text=True)  # the dialog's question (imports.js)
+    assert "? Không thể hoàn tác." in preview.get_data(as_text=True)  # the dialog's question (static/jobs.js)
     assert "<progress" in preview.get_data(as_text=True) and "http-equiv" not in preview.get_data(as_text=True)
 
     errors = b.get(f"/imports/{job_id}/errors.xlsx")
@@ -220,7 +220,7 @@ def test_a_running_job_page_refreshes_itself_and_a_failed_one_resumes(site, worl
     b = Browser(site, w["officer"])
     page = b.get(f"/imports/{job_id}").get_data(as_text=True)
     assert '<noscript><meta http-equiv="refresh" content="2;url=/imports/' in page  # without JavaScript
-    assert 'data-watch="yes"' in page and "/static/imports.js" in page and 'id="import-progress"' in page
+    assert 'data-watch="yes"' in page and "/static/jobs.js" in page and 'id="import-progress"' in page
     assert 'id="confirm-form"' not in page and 'id="import-resume"' not in page
     polled = b.get(f"/imports/{job_id}/status.json").get_json()
     assert {k: polled[k] for k in ("status", "total", "done", "percent")} == {

@@ -3,7 +3,7 @@ session). Labels for the engine's states, actions and roles live here so pages a
 from __future__ import annotations
 
 from flask import Flask, session
-from flask_babel import get_locale, refresh
+from flask_babel import format_decimal, get_locale, refresh
 from flask_babel import lazy_gettext as _l
 
 LOCALES = ("vi", "en")
@@ -67,6 +67,7 @@ def init_app(app: Flask) -> None:
     # Flask-Babel caches the locale on `g`; when an app context outlives one request (tests, CLI), start afresh.
     app.before_request(refresh)
     app.jinja_env.filters["short"] = short
+    app.jinja_env.filters["number"] = format_decimal  # 1.000 in Vietnamese, 1,000 in English
     app.jinja_env.globals.update(GUARD_LABELS=GUARD_LABELS,
                                  STATE_LABELS=STATE_LABELS, ACTION_LABELS=ACTION_LABELS, ROLE_LABELS=ROLE_LABELS,
                                  current_locale=locale, LOCALES=LOCALES)

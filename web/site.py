@@ -92,3 +92,8 @@ def init_app(app: Flask) -> None:
     from .views import imports as imports_views
 
     app.register_blueprint(imports_views.bp)
+
+    # Mass actions as jobs (issue 10, section 3): "Áp dụng cho tất cả hồ sơ khớp bộ lọc", its confirmation, the job
+    from .views import mass_actions as mass_action_views
+
+    app.register_blueprint(mass_action_views.bp)

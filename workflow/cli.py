@@ -17,6 +17,7 @@ demo_cli = AppGroup("demo", help="Demo data.")
 workflow_cli = AppGroup("workflow", help="Title definitions, rubrics and approval chains.")
 audit_cli = AppGroup("audit", help="The tamper-evident audit trail.")
 users_cli = AppGroup("users", help="Accounts: end sessions, reset a password, deactivate.")
+summary_cli = AppGroup("summary", help="Files per unit, campaign and state (the home page's and queue's counts).")
 
 
 @demo_cli.command("seed")
@@ -181,10 +182,32 @@ def deactivate_command(username: str) -> None:
     click.echo(f"{user.username} deactivated")
 
 
+@summary_cli.command("check")
+def summary_check_command() -> None:
+    """Compare the summary with a recount of the applications; exit 1 and list the keys that differ."""
+    from . import summary
+
+    wrong = db.session.execute(summary.recount()).all()
+    for unit_id, campaign_id, state, counted, actual in wrong:
+        click.echo(f"unit {unit_id} campaign {campaign_id} {state}: summary {counted}, applications {actual}")
+    click.echo("summary OK" if not wrong else f"{len(wrong)} keys differ: run `flask summary rebuild`")
+    sys.exit(1 if wrong else 0)
+
+
+@summary_cli.command("rebuild")
+def summary_rebuild_command() -> None:
+    """Recount the summary from the applications (after a bulk load with triggers off, or a failed check)."""
+    from . import summary
+
+    keys = summary.rebuild()
+    db.session.commit()
+    click.echo(f"summary rebuilt: {keys} keys")
+
+
 def register(app: Flask) -> None:
     from flask_migrate.cli import db as db_group
 
-    for group in (demo_cli, workflow_cli, audit_cli, users_cli):
+    for group in (demo_cli, workflow_cli, audit_cli, users_cli, summary_cli):
         app.cli.add_command(group)
     if "grant-runtime" not in db_group.commands:
         db_group.add_command(grant_runtime_command)

@@ -6,13 +6,19 @@ with a version check, one audit event and one outbox row in the caller's transac
 commit point per request. A refusal raises (or, in a batch, reports) a typed WorkflowError before anything is
 written. The SQL lives in workflow/writes.py: a single action costs one SELECT (when given an id) and one write
 statement on PostgreSQL; a batch costs the same per (title, from, to) group of up to 2,000 applications.
+
+A batch judges each distinct case once: rows that agree on every column the judgement reads (all of `_Row` but the
+id and version, plus the evidence present) get the same answer from scope, role, reason, deadline, guards and
+machine, so the answer is computed for the first and reused (guards must not read a subject's id or version;
+tests/test_engine_speed_paths.py checks that they do not). The version check stays per row, in the write.
 """
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
+from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import select
@@ -67,6 +73,10 @@ class _Row:
     target_level: int
     submit_deadline: object = None  # the campaign's nominations deadline and closing (workflow.deadlines)
     closed_at: object = None
+
+
+# Every column the judgement (_decide) reads except the row's identity: rows equal on these are judged alike.
+_JUDGED = attrgetter(*(f.name for f in fields(_Row) if f.name not in ("id", "version")))
 
 
 def _load_rows(ids: Sequence[int], lock: bool) -> dict[int, _Row]:
@@ -137,12 +147,14 @@ def fire(application: Application | int, action: str, actor, *, version: int | N
     `version` is the version the actor saw; when given and stale, the action is refused as a conflict."""
     actor = actor if isinstance(actor, Actor) else actor_of(actor)
     obj = application if isinstance(application, Application) else None
+    cur = writes.cursor()
     if obj is not None:
         row = _row_of(obj)
     else:
-        row = _load_rows([application], lock=False).get(application)
-        if row is None:
+        found = writes.load_row(application, cur)
+        if found is None:
             raise NotFound("not_found")
+        row = _Row(*found)
     if version is not None and version != row.version:
         if not actor.covers(row.unit_path):
             raise NotFound("not_found")
@@ -153,7 +165,7 @@ def fire(application: Application | int, action: str, actor, *, version: int | N
     now = clock.now()
     step, subject = _decide(d, row, action, actor, reason, payload or {}, evidence, now.astimezone(clock.VN).date())
     group = _group(row, step, subject, actor, now)
-    event_id = writes.apply(group, [(row.id, row.version, row.score_total)], now).get(row.id)
+    event_id = writes.apply(group, [(row.id, row.version, row.score_total)], now, cur).get(row.id)
     if event_id is None:
         current = db.session.execute(select(apps.c.version).where(apps.c.id == row.id)).scalar()
         raise Conflict("conflict", expected=row.version, actual=current)
@@ -197,13 +209,21 @@ def _batch_chunk(ids: list[int], action: str, actor: Actor, reason: str | None, 
                       if (s := definition(r.title).step(r.state, action)) is not None and s.needs_evidence]
     evidence = _evidence_codes(needs_evidence) if needs_evidence else {}
     groups: dict[tuple[str, str, str], list[tuple[_Row, Step, Subject]]] = defaultdict(list)
+    judged: dict[tuple, tuple[Step, Subject] | WorkflowError] = {}  # one judgement per distinct case (see top)
     for row in rows.values():
-        try:
-            step, subject = _decide(definition(row.title), row, action, actor, reason, payload,
-                                    evidence.get(row.id, set()), on)
-        except WorkflowError as exc:
-            outcomes[row.id] = Outcome(row.id, False, row.state, error=exc)
+        codes = evidence.get(row.id, set())
+        case = (_JUDGED(row), frozenset(codes))
+        verdict = judged.get(case)
+        if verdict is None:
+            try:
+                verdict = _decide(definition(row.title), row, action, actor, reason, payload, codes, on)
+            except WorkflowError as exc:
+                verdict = exc
+            judged[case] = verdict
+        if isinstance(verdict, WorkflowError):
+            outcomes[row.id] = Outcome(row.id, False, row.state, error=verdict)
             continue
+        step, subject = verdict
         groups[(row.title, step.source, step.dest)].append((row, step, subject))
     for items in groups.values():
         _, step, subject = items[0]

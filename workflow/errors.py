@@ -247,3 +247,30 @@ class GuardRefused(WorkflowError):
 
 class InvalidAction(WorkflowError):
     status = 422
+
+
+# Mass actions as jobs (issue 10, section 3: workflow/mass_actions.py, web/api/jobs.py, web/views/mass_actions.py)
+MESSAGES.update({
+    "mass_action_not_found": ("Không tìm thấy lượt xử lý hàng loạt.", "Mass action not found."),
+    "mass_action_action": ("Chỉ xử lý hàng loạt được các thao tác: gửi lên, duyệt, trả lại, từ chối (không có "
+                           "«{action}»).",
+                           "Only submit, approve, return and reject can be taken in bulk (not «{action}»)."),
+    "mass_action_selection": ("Hãy gửi hoặc bộ lọc («filter») hoặc danh sách hồ sơ («ids»): đúng một trong hai.",
+                              "Send either a filter («filter») or a list of files («ids»): exactly one of them."),
+    "mass_action_empty": ("Không có hồ sơ nào khớp bộ lọc mà bạn thực hiện được thao tác này.",
+                          "No file matching the filter is one you can take this action on."),
+    "mass_action_too_many": ("Có {count} hồ sơ khớp, quá giới hạn {max} hồ sơ một lượt: hãy thu hẹp bộ lọc (theo "
+                             "đơn vị hoặc đợt đánh giá).",
+                             "{count} files match, over the limit of {max} per run: narrow the filter (by unit "
+                             "or campaign)."),
+    "mass_action_count_changed": ("Số hồ sơ khớp đã thay đổi: bạn xác nhận {expected}, nay là {actual}. Chưa thực "
+                                  "hiện gì; hãy xem lại và xác nhận lại.",
+                                  "The number of matching files changed: you confirmed {expected}, it is now "
+                                  "{actual}. Nothing was done; review and confirm again."),
+    "mass_action_not_resumable": ("Lượt xử lý hàng loạt này không cần tiếp tục: nó đã xong hoặc vẫn đang chạy.",
+                                  "This mass action needs no resuming: it has finished or is still running."),
+    "already_moved": ("Hồ sơ đã được xử lý trước khi đến lượt (nay ở trạng thái «{state}»): không thực hiện lại.",
+                      "The file had already been moved before its turn (it is now «{state}»): not acted on again."),
+    "mass_action_refused": ("Không thực hiện được thao tác với hồ sơ này.", "The action could not be taken on "
+                                                                               "this file."),
+})

@@ -5,6 +5,7 @@ work stopped, and the work is written so that repeating a chunk creates nothing 
 wave"."""
 from __future__ import annotations
 
+import importlib
 import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -19,6 +20,12 @@ __all__ = ["JOB_STATUSES", "STALL_SECONDS", "Job", "require_resumable", "resumab
 
 log = logging.getLogger(__name__)
 STALL_SECONDS = 60
+# Each kind's body, "module:function", called as function(job, **options); imported when a job of it runs.
+KINDS: dict[str, str] = {
+    "import": "workflow.imports:run_import",
+    "mass_action": "workflow.mass_actions:run_mass_action",  # issue 10, section 3: mass actions as jobs
+    "decision": "workflow.decisions:run_decision",  # issue 10, section 3: a decision over more than one chunk
+}
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -90,8 +97,6 @@ def run(job_id: int, **options: Any) -> None:
     """The job body, whoever runs it (an RQ worker, a thread, the CLI, a test): resumable, it skips the rows
     already done. A job that fails is marked failed with the reason and may be run again; a done job is left
     alone. `options` go to the kind's body (the import's chunk size, a hook after each chunk)."""
-    from .imports import run_import
-
     job = db.session.get(Job, job_id)
     if job is None or job.status == "done":
         return
@@ -100,10 +105,11 @@ def run(job_id: int, **options: Any) -> None:
     job.heartbeat_at = clock.now()
     db.session.commit()
     try:
-        if job.kind == "import":
-            run_import(job, **options)
-        else:
+        body = KINDS.get(job.kind)
+        if body is None:
             raise ValueError(f"unknown job kind {job.kind!r}")
+        module, name = body.split(":")
+        getattr(importlib.import_module(module), name)(job, **options)
     except BaseException as exc:
         db.session.rollback()
         job = db.session.get(Job, job_id)

@@ -8,6 +8,7 @@ from typing import Any
 from flask_login import UserMixin
 from sqlalchemy import (
     JSON,
+    BigInteger,
     CheckConstraint,
     Date,
     DateTime,
@@ -26,6 +27,7 @@ from .db import db
 from .vocabulary import AREA_CLASSES, LEVELS, ROLES, STATES
 
 Json = JSON().with_variant(JSONB(), "postgresql")
+BigIntegerId = BigInteger().with_variant(Integer, "sqlite")  # SQLite: INTEGER PRIMARY KEY is the rowid
 TZDateTime = DateTime(timezone=True)
 
 
@@ -241,6 +243,11 @@ class Decision(db.Model):
     created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
 
 
+# Built by migration 0012 on PostgreSQL only (a GIN trigram index, a pattern-ops index): migrations/env.py leaves
+# them out of the model comparison.
+POSTGRESQL_ONLY_INDEXES = ("ix_applications_name_trgm", "ix_applications_citizen_prefix")
+
+
 class Application(db.Model):
     """Hồ sơ of one nominee. `subject_key` (citizen ID, or the commune) is unique per campaign among live files;
     score_* summarise the scores table so guards need no extra query."""
@@ -256,7 +263,10 @@ class Application(db.Model):
         Index("uq_applications_live_subject", "campaign_id", "subject_key", unique=True,
               postgresql_where=text("state <> 'withdrawn'"), sqlite_where=text("state <> 'withdrawn'")),
         Index("ix_applications_campaign_state", "campaign_id", "state"),
-        Index("ix_applications_unit_state", "unit_id", "state"),
+        Index("ix_applications_unit_state_campaign", "unit_id", "state", "campaign_id", "id"),
+        Index("ix_applications_unit_name", "unit_id", "full_name_folded", "id"),
+        Index("ix_applications_returned", "id", sqlite_where=text("last_action = 'return'"),
+              postgresql_where=text("last_action = 'return'")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -267,7 +277,7 @@ class Application(db.Model):
     version: Mapped[int] = mapped_column(Integer, default=1)
     subject_key: Mapped[str] = mapped_column(String(32))
     full_name: Mapped[str | None] = mapped_column(String(200))
-    full_name_folded: Mapped[str] = mapped_column(String(200), default="", index=True)
+    full_name_folded: Mapped[str] = mapped_column(String(200), default="")
     date_of_birth: Mapped[date | None] = mapped_column(Date)
     citizen_id: Mapped[str | None] = mapped_column(String(12))
     subject_group: Mapped[str | None] = mapped_column(String(16))
@@ -285,6 +295,8 @@ class Application(db.Model):
     # Administration: mergers (workflow/admin/mergers.py). The pre-2025 commune this file belonged to before the
     # re-homing moved it (or its branch) under the successor; NULL for files never moved.
     former_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
+    # The action of the latest state change (workflow/writes.py): "return" feeds "returned to me" on the home page.
+    last_action: Mapped[str | None] = mapped_column(String(16))
 
     campaign: Mapped[Campaign] = relationship(lazy="joined")
     rubric: Mapped[Rubric] = relationship()
@@ -524,3 +536,105 @@ class Job(db.Model):
     owner: Mapped[User] = relationship()
     campaign: Mapped[Campaign | None] = relationship()
     unit: Mapped[Unit | None] = relationship()
+
+
+class StateCount(db.Model):
+    """How many applications of a campaign sit in a state at a unit (the unit itself, not its subtree): what the
+    home page, the queue's count and the reports read instead of counting millions of rows. Kept by database
+    triggers on applications (migration 0011) through StateCountDelta, so that every writer, the engine, an
+    import, a re-homing or a hand-written UPDATE, keeps it in the same transaction; workflow/summary.py reads it."""
+
+    __tablename__ = "state_counts"
+    __table_args__ = (CheckConstraint("n >= 0", name="n"),)
+
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), primary_key=True)
+    state: Mapped[str] = mapped_column(String(32), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class StateCountDelta(db.Model):
+    """A change to StateCount not yet folded in: triggers only ever INSERT here (no row is shared between
+    transactions, so counting never makes two officers wait on each other or deadlock), and
+    workflow.summary.fold moves the sums into state_counts."""
+
+    __tablename__ = "state_count_deltas"
+
+    id: Mapped[int] = mapped_column(BigIntegerId, primary_key=True)
+    unit_id: Mapped[int] = mapped_column(Integer)
+    campaign_id: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(32))
+    n: Mapped[int] = mapped_column(Integer)
+
+
+# Mass actions as jobs (issue 10, section 3; workflow/mass_actions.py): a job of kind "mass_action" fixes its set of
+# files when it starts (one MassActionItem per file, with the state it was in then), and records one
+# MassActionOutcome per file in the same transaction as the file's state change. The job row's counters are read as
+# done, ok (Job.created), refused (Job.error_count) and already moved (Job.duplicates, a part of refused).
+from sqlalchemy import ForeignKeyConstraint as _ForeignKeyConstraint  # noqa: E402
+
+
+class MassActionItem(db.Model):
+    """One file of a mass action's set, fixed when the job started: the count confirmed is the count acted on.
+    `application_id` is what was asked (a list of ids may name files outside the caller's units or none at all,
+    reported "not found" as a batch does), so it carries no foreign key; `snap_state` is NULL for such ids."""
+
+    __tablename__ = "mass_action_items"
+    __table_args__ = (CheckConstraint(f"snap_state IS NULL OR {_in('snap_state', STATES)}", name="snap_state"),)
+
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True)
+    application_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    snap_state: Mapped[str | None] = mapped_column(String(32))
+
+
+class MassActionOutcome(db.Model):
+    """What the job did with one file of its set: moved (ok, with the states and the audit event) or refused (the
+    engine's code and parameters; `already_moved` when someone else had moved the file since the job started).
+    At most one per item (the primary key), so a chunk run twice cannot record, or move, a file twice."""
+
+    __tablename__ = "mass_action_outcomes"
+    __table_args__ = (
+        _ForeignKeyConstraint(["job_id", "application_id"],
+                              ["mass_action_items.job_id", "mass_action_items.application_id"], ondelete="CASCADE"),
+        CheckConstraint("(ok AND to_state IS NOT NULL AND event_id IS NOT NULL AND error_code IS NULL "
+                        "AND NOT already_moved) OR (NOT ok AND error_code IS NOT NULL AND to_state IS NULL "
+                        "AND event_id IS NULL)", name="ok"),
+        CheckConstraint("NOT already_moved OR error_code IN ('already_moved', 'conflict')", name="already_moved"),
+    )
+
+    job_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    application_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    ok: Mapped[bool] = mapped_column()
+    already_moved: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
+    from_state: Mapped[str | None] = mapped_column(String(32))
+    to_state: Mapped[str | None] = mapped_column(String(32))
+    event_id: Mapped[int | None] = mapped_column(BigInteger)
+    error_code: Mapped[str | None] = mapped_column(String(64))
+    error_params: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
+    acted_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+
+
+class CrossProvinceCitizen(db.Model):
+    """A CCCD that has, or once had, live files in campaigns of one title and year in two provinces (issue 10):
+    the flagged-citizens list starts from these few instead of testing every file for a twin. A superset kept by
+    triggers in the writer's transaction (migrations/versions/0015_audit_scale.py), never pruned: the list applies
+    the exact rule (workflow.citizens.flagged_clause) to the files of these CCCDs."""
+
+    __tablename__ = "cross_province_citizens"
+
+    citizen_id: Mapped[str] = mapped_column(String(12), primary_key=True)
+    noted_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow, server_default=text("CURRENT_TIMESTAMP"))
+
+
+# The audit log's actor and action filters, newest first, and its list of actors (0015_audit_scale).
+Index("ix_audit_events_actor_name_id", AuditEvent.actor_name, AuditEvent.id)
+Index("ix_audit_events_action_id", AuditEvent.action, AuditEvent.id)
+
+# Recognition decisions without the 1,000-row cap (0014_decisions, workflow/decisions.py): the candidates of a
+# decision (awaiting final approval, or recognised without a decision) per campaign and unit, counted and paged
+# without reading the table; a decision's files in the order of its printed list (folded name, id).
+_UNDECIDED = "decision_id IS NULL AND state IN ('final_approval', 'recognised')"
+Index("ix_applications_undecided", Application.campaign_id, Application.unit_id, Application.state, Application.id,
+      postgresql_where=text(_UNDECIDED), sqlite_where=text(_UNDECIDED))
+Index("ix_applications_decision", Application.decision_id, Application.full_name_folded, Application.id,
+      postgresql_where=text("decision_id IS NOT NULL"), sqlite_where=text("decision_id IS NOT NULL"))

@@ -226,53 +226,12 @@ def get_visible(application_id: int, actor) -> Application:
 
 def create_decision(campaign: Campaign, unit: Unit, actor, number: str, signed_on: date, signer: str,
                     application_ids: list[int]) -> tuple[Any, list[Any]]:
-    """Issue a recognition decision (quyết định công nhận) at the final stage and group applications under it.
+    """Issue a recognition decision (quyết định công nhận) at the final stage and group these applications under
+    it: workflow.decisions.create_decision (files awaiting final approval recognised through the engine's batch
+    approve, the decision id in each audit event; files already recognised without a decision attached with an
+    audit event of their own). Returns the decision and an outcome per id; refuses when nothing would be in it.
+    The caller commits. A decision over every file matching a filter, too many for one request, is a job:
+    workflow.decisions.start_job."""
+    from . import decisions
 
-    Files still awaiting final approval are recognised through the engine's batch approve (the decision id rides
-    in the payload, so the audit event names it); files already recognised without a decision are attached with
-    an audit event of their own. Returns the decision and an outcome per id; refuses when nothing would be in it.
-    The caller commits."""
-    from . import engine
-    from .models import Decision
-
-    actor = _actor(actor)
-    _require_stage(unit, campaign.title_code, "final_approval", actor, "decision", hidden=False)
-    number, signer = nfc(number) or "", clean_name(signer, "signer") or ""
-    if not number:
-        raise GuardRefused("invalid_field", field="number", detail="trống / empty")
-    if not signer:
-        raise GuardRefused("invalid_field", field="signer", detail="trống / empty")
-    if not isinstance(signed_on, date) or signed_on > clock.today():
-        raise GuardRefused("invalid_field", field="signed_on", detail=str(signed_on))
-    taken = select(Decision.id).where(Decision.campaign_id == campaign.id, Decision.number == number)
-    if db.session.scalar(select(exists(taken))):
-        raise GuardRefused("duplicate_decision", number=number)
-    decision = Decision(campaign_id=campaign.id, unit_id=unit.id, number=number, signed_on=signed_on, signer=signer,
-                        created_by_id=actor.id, created_at=clock.now())
-    db.session.add(decision)
-    db.session.flush()
-    ids = list(dict.fromkeys(application_ids))
-    rows = {a.id: a for a in db.session.scalars(
-        select(Application).join(Unit, Unit.id == Application.unit_id)
-        .where(Application.id.in_(ids), Application.campaign_id == campaign.id, Unit.path.startswith(unit.path)))}
-    outcomes: dict[int, Any] = {i: engine.Outcome(i, False, error=NotFound("not_found")) for i in ids if i not in rows}
-    pending = [i for i in ids if i in rows and rows[i].state == "final_approval"]
-    if pending:
-        for o in engine.fire_batch(pending, "approve", actor, payload={"decision_id": decision.id}):
-            outcomes[o.id] = o
-    for i in ids:
-        app = rows.get(i)
-        if app is None or i in outcomes:
-            continue
-        if app.state != "recognised" or app.decision_id is not None:
-            outcomes[i] = engine.Outcome(i, False, app.state, error=InvalidAction(
-                "invalid_action", action="decision", state=app.state))
-            continue
-        app.decision_id = decision.id
-        _flush_versioned(app)
-        _audit(app, actor, "decision", {"decision_id": decision.id, "number": number})
-        outcomes[i] = engine.Outcome(i, True, app.state, app.state, app.version)
-    result = [outcomes[i] for i in ids]
-    if not any(o.ok for o in result):
-        raise GuardRefused("nothing_to_decide")
-    return decision, result
+    return decisions.create_decision(campaign, unit, actor, number, signed_on, signer, application_ids)

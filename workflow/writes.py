@@ -5,7 +5,13 @@ It runs at the DBAPI level on the session's own connection (same transaction), b
 work costs more than the database does here (bench/engine_bench.py). Each database gets the fewest round trips it
 allows: PostgreSQL one statement for all the writes (UPDATE ... FROM unnest(...) feeding two INSERT ... SELECT
 through CTEs), SQLite three statements fed by one JSON parameter each. Only rows whose version still matches are
-changed; the caller learns which from the ids returned."""
+changed; the caller learns which from the ids returned.
+
+One application (engine.fire) takes scalar statements, `a.id = %s` rather than `= ANY(array)` / unnest(array):
+psycopg prepares a statement after a few executions, but PostgreSQL re-plans a prepared statement with an array
+parameter on every call (its generic plan, which cannot know the array holds one id, looks dearer than a custom one),
+while the scalar form settles on the cached generic plan; the re-planning of the three-table join and of the write's
+CTE was most of the gap between our single action and a bare primary-key read (bench/engine_bench.py)."""
 from __future__ import annotations
 
 import json
@@ -44,9 +50,22 @@ class Group:
                            "title": self.title})
 
 
-def _cursor():
+def cursor() -> tuple[str, Any]:
+    """(dialect name, DBAPI cursor) on the session's connection, in its transaction: one per action, reused by
+    load_row and apply so the session's connection bookkeeping is paid once."""
     conn = db.session.connection()
     return conn.dialect.name, conn.connection.cursor()
+
+
+_cursor = cursor
+
+
+def load_row(app_id: int, cur: tuple[str, Any] | None = None) -> tuple | None:
+    """The columns `engine` judges by, for one application (not locked: the write's version check guards it)."""
+    dialect, c = cur or cursor()
+    c.execute(f"SELECT {ROW_COLUMNS} FROM {ROW_FROM} WHERE a.id = {'%s' if dialect == 'postgresql' else '?'}",
+              (app_id,))
+    return c.fetchone()
 
 
 def load_rows(ids: list[int], lock: bool) -> list[tuple]:
@@ -63,26 +82,31 @@ def load_rows(ids: list[int], lock: bool) -> list[tuple]:
     return cur.fetchall()
 
 
-def apply(group: Group, rows: list[tuple[int, int, int]], now: datetime) -> dict[int, int]:
+def apply(group: Group, rows: list[tuple[int, int, int]], now: datetime,
+          cur: tuple[str, Any] | None = None) -> dict[int, int]:
     """rows: (application id, expected version, score total). Returns {application id: audit event id} for the
     rows changed; a row missing from the result had changed underneath (a conflict)."""
     if not rows:
         return {}
-    dialect, cur = _cursor()
+    dialect, cur = cur or cursor()
     if dialect == "postgresql":
         return _apply_pg(cur, group, rows, now)
     return _apply_sqlite(cur, group, rows, now)
 
 
 @cache
-def _pg_sql(effects: tuple[str, ...], with_score: bool) -> str:
-    sets = ", ".join(["state = %(dest)s", "version = a.version + 1", "state_changed_at = %(now)s"]
+def _pg_sql(effects: tuple[str, ...], with_score: bool, one: bool = False) -> str:
+    """The write for a group; `one`: a single row by scalar parameters (a plan PostgreSQL can keep, see above)."""
+    sets = ", ".join(["state = %(dest)s", "version = a.version + 1", "state_changed_at = %(now)s",
+                      "last_action = %(action)s"]
                      + [f"{k} = %(e_{k})s" for k in effects])
     score = "|| jsonb_build_object('score_total', u.score_total) " if with_score else ""
+    rows = ("" if one else "v AS (SELECT * FROM unnest(%(ids)s::integer[], %(versions)s::integer[]) AS t(id, ver)),")
+    match = "a.id = %(id)s AND a.version = %(ver)s" if one else "a.id = v.id AND a.version = v.ver"
     return f"""
-        WITH v AS (SELECT * FROM unnest(%(ids)s::integer[], %(versions)s::integer[]) AS t(id, ver)),
-        u AS (UPDATE applications a SET {sets} FROM v
-              WHERE a.id = v.id AND a.version = v.ver AND a.state = %(source)s
+        WITH {rows}
+        u AS (UPDATE applications a SET {sets} {"" if one else "FROM v"}
+              WHERE {match} AND a.state = %(source)s
               RETURNING a.id, a.version, a.score_total),
         ev AS (INSERT INTO audit_events (application_id, actor_id, actor_name, action, from_state, to_state,
                                          reason, payload, created_at)
@@ -105,14 +129,18 @@ def _params(group: Group, now) -> dict[str, Any]:
 
 def _apply_pg(cur, group: Group, rows, now) -> dict[int, int]:
     params = _params(group, now)
-    params.update(ids=[r[0] for r in rows], versions=[r[1] for r in rows])
-    cur.execute(_pg_sql(tuple(group.effects), group.with_score), params)
+    one = len(rows) == 1
+    if one:
+        params.update(id=rows[0][0], ver=rows[0][1])
+    else:
+        params.update(ids=[r[0] for r in rows], versions=[r[1] for r in rows])
+    cur.execute(_pg_sql(tuple(group.effects), group.with_score, one), params)
     return dict(cur.fetchall())
 
 
 @cache
 def _sqlite_sql(effects: tuple[str, ...]) -> tuple[str, str, str]:
-    sets = ", ".join(["state = :dest", "version = version + 1", "state_changed_at = :now"]
+    sets = ", ".join(["state = :dest", "version = version + 1", "state_changed_at = :now", "last_action = :action"]
                      + [f"{k} = :e_{k}" for k in effects])
     update = (f"UPDATE applications SET {sets} FROM (SELECT json_extract(value, '$[0]') AS id, "
               "json_extract(value, '$[1]') AS ver FROM json_each(:rows)) AS v "

@@ -114,6 +114,8 @@ def test_cdht_through_the_chain(live, new_page, world, artifacts):
     province.check(f"#pick-{app_id}")
     province.screenshot(path=artifacts / "05-approver-decision.png")
     province.click("#issue")
+    expect(province.locator("#confirm-count")).to_contain_text("Quyết định này sẽ công nhận 1 hồ sơ.")
+    province.click("#confirm-issue")
     expect(province.locator("#decision-list")).to_contain_text("Nguyễn Văn An")
     with province.expect_download() as download:
         province.click("#download-csv")

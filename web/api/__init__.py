@@ -66,6 +66,7 @@ from . import openapi_campaigns, openapi_officers, openapi_units  # noqa: E402, 
 from . import openapi_evidence  # noqa: E402, F401  (evidence in bulk: its paths join the document)
 from . import citizens, openapi_citizens  # noqa: E402, F401  (citizens across years and places)
 from . import imports, openapi_imports  # noqa: E402, F401  (spreadsheet import of nominees)
+from . import jobs, openapi_jobs  # noqa: E402, F401  (mass actions as jobs, issue 10)
 
 errors.register(bp)
 

@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from web import uploads
 from workflow import citizens, engine, operations, queries
+from workflow import summary as state_counts
 from workflow.admin.inputs import InvalidInput, parse
 from workflow.db import db
 from workflow.declared import MAX_BATCH, ActionInput, BatchInput, NominationInput, ScoreSheetInput, person_missing
@@ -27,7 +28,7 @@ from .auth import current_actor
 from .campaigns import visible_campaign
 from .errors import ApiError, FieldErrors, upload_limit
 from .openapi import declare
-from .util import ID, commit, int_field, iso, json_body, paged, query_int, string_field
+from .util import ID, MAX_PER_PAGE, commit, int_field, iso, json_body, paged, query_int, string_field
 
 __all__ = ["MAX_BATCH", "detail", "summary"]
 
@@ -91,8 +92,32 @@ def list_applications():
     unit_id = query_int("unit", errors)
     campaign_id = query_int("campaign", errors)
     q = string_field(request.args, "q", errors, required=False, max_len=100) or None
-    stmt = queries.applications(current_actor(), state=state, unit_id=unit_id, campaign_id=campaign_id, q=q)
-    return paged(stmt, summary, errors)
+    before, after = query_int("before", errors), query_int("after", errors)
+    number = query_int("page", errors, default=1, maximum=1_000_000)  # judged with the rest: every wrong field
+    per_page = query_int("per_page", errors, default=20, maximum=MAX_PER_PAGE)
+    me = current_actor()
+    filters = {"state": state, "unit_id": unit_id, "campaign_id": campaign_id}
+    stmt = queries.applications(me, q=q, **filters)
+    errors.raise_if_any()
+    # The total: the summary's (exact, no COUNT over millions); a search's is the planner's estimate on
+    # PostgreSQL, else counted up to a cap.
+    capped = estimated = False
+    if not q:
+        total = state_counts.count(me, **filters)
+    elif (total := queries.estimate(stmt)) is not None:
+        estimated = True
+    else:
+        total, capped = queries.capped_count(stmt, queries.SEARCH_CAP)
+    flags = {"capped": capped, "estimated": estimated}
+    if before is None and after is None and number > 1:  # OFFSET, for old clients
+        result = paged(stmt, summary, errors, total=total)
+        more = result["page"] * result["per_page"] < total and result["items"]
+        return result | {"older": result["items"][-1]["id"] if more else None, "newer": None} | flags
+    page = queries.keyset_page(stmt, Application.id, before=before, after=after, per_page=per_page, total=total)
+    first = before is None and after is None
+    return {"items": [summary(a) for a in page.items], "page": 1 if first else None, "per_page": per_page,
+            "total": total, "pages": -(-total // per_page) if first else None, "older": page.older,
+            "newer": page.newer} | flags
 
 
 @bp.get(f"/applications/<{ID}:app_id>")

@@ -179,9 +179,15 @@ SCHEMAS: dict[str, Any] = {
                        "full_name": nullable(STR), "citizen_id": nullable(STR), "score_total": INT,
                        "state_changed_at": DATETIME}},
     "ApplicationPage": {
-        "type": "object", "required": ["items", "page", "per_page", "total", "pages"],
-        "properties": {"items": {"type": "array", "items": ref("ApplicationSummary")}, "page": INT,
-                       "per_page": INT, "total": INT, "pages": INT}},
+        "type": "object",
+        "required": ["items", "page", "per_page", "total", "pages", "older", "newer", "capped", "estimated"],
+        "description": "`total` is exact (from the per-state summary) unless `estimated` (a search on PostgreSQL: "
+                       "the planner's estimate) or `capped` (a search elsewhere, counted up to 1,000). "
+                       "`older` / `newer` are the cursors of the next and previous pages (?before= / "
+                       "?after=), null at either end; `page` and `pages` are null when paging by cursor.",
+        "properties": {"items": {"type": "array", "items": ref("ApplicationSummary")}, "page": nullable(INT),
+                       "per_page": INT, "total": INT, "pages": nullable(INT), "older": nullable(INT),
+                       "newer": nullable(INT), "capped": {"type": "boolean"}, "estimated": {"type": "boolean"}}},
     "Evidence": {"type": "object", "required": ["id", "criterion", "original_name", "size", "media_type"],
                  "properties": {"id": INT, "criterion": STR, "original_name": STR, "size": INT, "media_type": STR,
                                 "sha256": STR, "uploaded_at": DATETIME, "download_url": STR}},
@@ -291,6 +297,12 @@ PATHS: dict[str, Any] = {
                           {"name": "campaign", "in": "query", "schema": ID_INT},
                           {"name": "q", "in": "query", "schema": {"type": "string", "maxLength": 100},
                            "description": "Name, ignoring diacritics and case; or a citizen ID prefix."},
+                          {"name": "before", "in": "query", "schema": ID_INT,
+                           "description": "Keyset paging: the page of files older than this id (the `older` of "
+                                          "the page before). Deep pages cost what the first does; `page` is "
+                                          "ignored."},
+                          {"name": "after", "in": "query", "schema": ID_INT,
+                           "description": "Keyset paging: the page of files just newer than this id (`newer`)."},
                           *PAGING]),
         "post": op("Create a nomination at the first stage",
                    {"201": {**body(ref("Application"), "Created"),

@@ -97,15 +97,17 @@ def query_int(name: str, errors: FieldErrors, *, default: int | None = None, min
     return int_field({name: int(raw)}, name, errors, minimum=minimum, maximum=maximum)
 
 
-def paged(stmt: Select, serialize, errors: FieldErrors | None = None) -> dict[str, Any]:
-    """Run a select a page at a time: {"items", "page", "per_page", "total", "pages"}."""
+def paged(stmt: Select, serialize, errors: FieldErrors | None = None, total: int | None = None) -> dict[str, Any]:
+    """Run a select a page at a time: {"items", "page", "per_page", "total", "pages"}. A caller that knows the
+    total (from a summary) passes it, and no COUNT runs."""
     errors = errors or FieldErrors()
     page = query_int("page", errors, default=1, maximum=1_000_000)
     per_page = query_int("per_page", errors, default=20, maximum=MAX_PER_PAGE)
     errors.raise_if_any()
-    result = db.paginate(stmt, page=page, per_page=per_page, error_out=False, count=True)
+    result = db.paginate(stmt, page=page, per_page=per_page, error_out=False, count=total is None)
+    total = result.total if total is None else total
     return {"items": [serialize(item) for item in result.items], "page": page, "per_page": per_page,
-            "total": result.total, "pages": result.pages}
+            "total": total, "pages": -(-total // per_page) if total else 0}
 
 
 def iso(value: Any) -> str | None:

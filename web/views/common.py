@@ -9,6 +9,7 @@ from flask_login import current_user, login_required
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import Select
 
+from workflow import queries
 from workflow.authz import Actor, actor_of
 from workflow.db import db
 from workflow.inputs import MAX_INT, is_ascii_digits, parse_int
@@ -74,6 +75,26 @@ def paginate(stmt: Select, *, per_page: int, max_per_page: int = 200, count: boo
         result = db.paginate(stmt, page=result.pages, per_page=size, max_per_page=max_per_page, error_out=False,
                              count=count)
     return result
+
+
+def keyset(stmt: Select, id_column, total: int | None, *, per_page: int,
+           max_per_page: int = 200) -> queries.KeysetPage:
+    """A page of `stmt` (newest first by `id_column`) from ?before= / ?after= and ?per_page=. `total` comes from
+    the summary when the caller has it; a search (None) shows the planner's estimate on PostgreSQL, exact when
+    the whole list fits on one page, and is counted up to queries.SEARCH_CAP elsewhere."""
+    size = int_arg("per_page", per_page, minimum=1, maximum=max_per_page)
+    if total == 0:  # nothing matches: do not walk the index looking for it
+        return queries.KeysetPage(items=[], newer=None, older=None, total=0, capped=False, per_page=size)
+    guess = queries.estimate(stmt) if total is None else None
+    page = queries.keyset_page(stmt, id_column, before=int_arg("before"), after=int_arg("after"), per_page=size,
+                               cap=queries.SEARCH_CAP, total=total if guess is None else guess,
+                               count_stmt=stmt.with_only_columns(id_column).order_by(id_column.desc()))
+    if guess is not None:
+        if page.older is None and page.newer is None:
+            page.total = len(page.items)  # all of it is here: exact, for nothing
+        else:
+            page.total, page.estimated = max(guess, len(page.items) + 1), True
+    return page
 
 
 def csv_safe(value: object) -> str:

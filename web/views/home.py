@@ -7,14 +7,13 @@ from flask import Blueprint, redirect, render_template, request, session, url_fo
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
-from workflow import clock, deadlines
+from workflow import clock, deadlines, queries, summary
 from workflow.authz import Grant
 from workflow.chains import chain_for
 from workflow.db import db
 from workflow.definitions import definition
 from workflow.errors import WorkflowError
 from workflow.models import Application, AuditEvent, Campaign, Notification, Unit
-from workflow.queries import applications
 
 from ..auth import safe_next
 from ..i18n import LOCALES
@@ -57,31 +56,24 @@ def campaigns_of(year: int | None = None) -> list[Campaign]:
 
 
 def waiting_for_me() -> list[Waiting]:
+    """Per grant, campaign and acting state, the files waiting in the grant's subtree: from the summary
+    (workflow/summary.py), one query per grant whatever the number of files."""
     me = actor()
     out = []
     campaigns = campaigns_of()
     for grant in me.grants:
         unit = db.session.get(Unit, grant.unit_id)
-        for campaign in campaigns:
-            if campaign.province_id != _province_id(grant.unit_path):
-                continue
+        mine = [c for c in campaigns if c.province_id == _province_id(grant.unit_path)]
+        counts = summary.by_campaign_state(grant.unit_path, [c.id for c in mine])
+        for campaign in mine:
             for state in acting_states(grant, campaign):
-                stmt = applications(me, state=state, unit_id=grant.unit_id, campaign_id=campaign.id)
-                count = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
-                out.append(Waiting(grant, unit.name, campaign, state, count))
+                out.append(Waiting(grant, unit.name, campaign, state, counts.get((campaign.id, state), 0)))
     return out
 
 
 def returned_to_me(limit: int = 50) -> list[tuple[Application, AuditEvent]]:
     """Files sent back to the applicant side whose latest state change is a return: what to fix, and why."""
-    me = actor()
-    latest = (select(func.max(AuditEvent.id)).where(AuditEvent.application_id == Application.id,
-                                                    AuditEvent.from_state != AuditEvent.to_state)
-              .correlate(Application).scalar_subquery())
-    base = applications(me, states=("evidence_collection", "branch_scoring", "self_assessment"))
-    stmt = (base.add_columns(AuditEvent).join(AuditEvent, AuditEvent.id == latest)
-            .where(AuditEvent.action == "return").limit(limit))
-    return [(row[0], row[1]) for row in db.session.execute(stmt)]
+    return [(row[0], row[1]) for row in db.session.execute(queries.returned(actor(), limit))]
 
 
 @bp.get("/")

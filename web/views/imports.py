@@ -1,6 +1,6 @@
 """Spreadsheet import of nominees, the pages (issue 9, section 1): "Nhập danh sách từ bảng tính" from a campaign
 (template, the columns explained, the upload that starts a PREVIEW, the officer's recent imports), then the job's
-page: a live progress bar while it runs (polled by static/imports.js, or a page that refreshes itself without
+page: a live progress bar while it runs (polled by static/jobs.js, or a page that refreshes itself without
 JavaScript), the preview's counts and first errors with the confirm button, the import's result, the error file and
 "Tiếp tục" for a failed or stalled job. The job id is in the URL and the page reads the job's row, so a reload
 shows where the work is. The rules are web/api/imports.py's (shared with the API) and workflow.imports'."""
@@ -113,7 +113,7 @@ def _percent(job: Job) -> int:
 @bp.get(f"/imports/<{ID}:job_id>/status.json")
 @login_required
 def status(job_id: int):
-    """What imports.js polls every second (the same fields as GET /api/v1/imports/<id>, without the errors list
+    """What static/jobs.js polls every second (the same fields as GET /api/v1/imports/<id>, without the errors list
     past the ones the page shows)."""
     job = jobs.visible_job(job_id, actor())
     state = jobs.status(job, locale())

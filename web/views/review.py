@@ -1,42 +1,43 @@
-"""Work queue, application detail, actions (approve / return / reject / submit / withdraw / revoke), batches,
-and recognition decisions. Every state change goes through workflow.engine or workflow.operations; the view
-commits once after success and rolls back on a refusal."""
+"""Work queue, application detail, actions (approve / return / reject / submit / withdraw / revoke) and batches
+(recognition decisions: web/views/decisions.py, on this blueprint). Every state change goes through
+workflow.engine or workflow.operations; the view commits once after success and rolls back on a refusal."""
 from __future__ import annotations
 
-import io
-from datetime import date
-
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, send_file, url_for
-from flask_babel import format_date
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
 from sqlalchemy import and_, false, or_, select
 
-from workflow import clock, deadlines, engine, operations, queries
+from workflow import clock, deadlines, engine, operations, queries, summary
 from workflow.admin.inputs import parse
 from workflow.db import db
 from workflow.declared import ActionInput
 from workflow.definitions import definition
 from workflow.errors import WorkflowError
-from workflow.models import Application, Campaign, Decision, Unit
+from workflow.models import Application, Unit
 from workflow.rubrics import spec
 from workflow.vocabulary import ACTIONS, STATES
 
 from ..i18n import STATE_LABELS, locale
-from .common import ID, actor, csv_rows, csv_safe, int_arg, int_list, paginate, roles_required, version_arg
+from .common import ID, actor, int_arg, int_list, keyset, version_arg
 from .home import acting_states, campaigns_of
 
 bp = Blueprint("review", __name__)
 BATCH_ACTIONS = ("approve", "submit", "return", "reject")
 
 
-def waiting_clause():
-    """(campaign, state) pairs where the current user acts: the default filter of the work queue."""
-    clauses = []
+def waiting_pairs() -> list[tuple[int, list[str]]]:
+    """(campaign, states) pairs where the current user acts: the default filter of the work queue."""
+    pairs = []
     for campaign in campaigns_of():
         states = {s for grant in actor().grants for s in acting_states(grant, campaign)}
         if states:
-            clauses.append(and_(Application.campaign_id == campaign.id, Application.state.in_(sorted(states))))
+            pairs.append((campaign.id, sorted(states)))
+    return pairs
+
+
+def waiting_clause(pairs: list[tuple[int, list[str]]]):
+    clauses = [and_(Application.campaign_id == c, Application.state.in_(s)) for c, s in pairs]
     return or_(*clauses) if clauses else false()
 
 
@@ -53,11 +54,16 @@ def _visible_units() -> list[Unit]:
 def queue():
     me = actor()
     state = request.args.get("state", "")
-    stmt = queries.applications(me, state=state if state in STATES else None, unit_id=int_arg("unit"),
-                                campaign_id=int_arg("campaign"), q=request.args.get("q"))
-    if state == "":
-        stmt = stmt.where(waiting_clause())
-    page = paginate(stmt, per_page=25, max_per_page=200)
+    q = (request.args.get("q") or "").strip()
+    filters = {"state": state if state in STATES else None, "unit_id": int_arg("unit"),
+               "campaign_id": int_arg("campaign")}
+    stmt = queries.applications(me, q=q, **filters)
+    pairs = waiting_pairs() if state == "" else None
+    if pairs is not None:
+        stmt = stmt.where(waiting_clause(pairs))
+    # The count from the summary (exact, no scan); a search is counted up to a cap and said so.
+    total = None if q else summary.count(me, pairs=pairs, **filters)
+    page = keyset(stmt, Application.id, total, per_page=25, max_per_page=200)
     return render_template("queue.html", page=page, state=state, states=STATES, units=_visible_units(),
                            campaigns=campaigns_of(), batch_actions=BATCH_ACTIONS,
                            lateness=deadlines.lateness_days, today=clock.today())
@@ -153,136 +159,6 @@ def batch():
                            ok=sum(1 for o in outcomes if o.ok), failed=sum(1 for o in outcomes if not o.ok))
 
 
-# Recognition decisions -------------------------------------------------------------------------------------------
-
-def _decision_campaign() -> Campaign:
-    campaign = db.session.get(Campaign, int_arg("campaign") or 0)
-    if campaign is None:
-        options = [c for c in campaigns_of() if _final_units(c)]
-        if not options:
-            abort(403)
-        campaign = options[0]
-    return campaign
-
-
-def _final_units(campaign: Campaign) -> list[Unit]:
-    return [db.session.get(Unit, g.unit_id) for g in actor().grants if "final_approval" in acting_states(g, campaign)]
-
-
-@bp.route("/decisions/new", methods=["GET", "POST"])
-@roles_required("district_approver", "provincial_approver")
-def new_decision():
-    campaign = _decision_campaign()
-    units = _final_units(campaign)
-    if not units:
-        abort(403)
-    unit = units[0]
-    stmt = (queries.applications(actor(), campaign_id=campaign.id, unit_id=unit.id,
-                                 states=("final_approval", "recognised"))
-            .where(Application.decision_id.is_(None)).limit(1000))
-    candidates = list(db.session.scalars(stmt))
-    form = {k: (request.form.get(k) or "").strip() for k in ("number", "signed_on", "signer")}
-    error = None
-    if request.method == "POST":
-        ids = int_list("ids")
-        try:
-            signed_on = date.fromisoformat(form["signed_on"])
-        except ValueError:
-            signed_on = None
-        if not form["number"] or not form["signer"] or signed_on is None:
-            error = _("Enter the decision number, the signing date and the signer.")
-        elif not ids:
-            error = _("Select at least one application.")
-        else:
-            try:
-                decision, outcomes = operations.create_decision(campaign, unit, actor(), form["number"], signed_on,
-                                                                form["signer"], ids)
-            except WorkflowError as exc:
-                db.session.rollback()
-                if exc.status == 404:
-                    raise
-                error = exc.message(locale())
-            else:
-                db.session.commit()
-                refused = [o for o in outcomes if not o.ok]
-                flash(_("Decision %(number)s recognises %(n)s applications.", number=decision.number,
-                        n=len(outcomes) - len(refused)), "success")
-                for o in refused:
-                    flash(f"#{o.id}: {o.error.message(locale()) if o.error else ''}", "error")
-                return redirect(url_for("review.decision", decision_id=decision.id))
-        return render_template("decision_new.html", campaign=campaign, unit=unit, candidates=candidates, form=form,
-                               error=error, campaigns=campaigns_of()), 422
-    return render_template("decision_new.html", campaign=campaign, unit=unit, candidates=candidates, form=form,
-                           error=error, campaigns=campaigns_of())
-
-
-def _decision_or_404(decision_id: int) -> tuple[Decision, list[Application]]:
-    decision = db.session.get(Decision, decision_id) or abort(404)
-    unit = db.session.get(Unit, decision.unit_id)
-    if not actor().covers(unit.path):
-        abort(404)
-    apps = list(db.session.scalars(queries.applications(actor()).where(Application.decision_id == decision.id)
-                                   .order_by(None).order_by(Application.full_name_folded, Application.id)))
-    return decision, apps
-
-
-@bp.get("/decisions")
-@login_required
-def decisions():
-    me = actor()
-    from workflow.authz import visible_units_clause
-
-    rows = list(db.session.scalars(select(Decision).join(Unit, Unit.id == Decision.unit_id)
-                                   .where(visible_units_clause(me, Unit.path))
-                                   .order_by(Decision.signed_on.desc(), Decision.id.desc()).limit(200)))
-    return render_template("decisions.html", rows=rows, can_create=bool(me.roles() & {"district_approver",
-                                                                                      "provincial_approver"}))
-
-
-@bp.get(f"/decisions/<{ID}:decision_id>")
-@login_required
-def decision(decision_id: int):
-    decision, apps = _decision_or_404(decision_id)
-    return render_template("decision.html", decision=decision, apps=apps,
-                           campaign=db.session.get(Campaign, decision.campaign_id))
-
-
-def _decision_table(decision: Decision, apps: list[Application]) -> list[list[object]]:
-    header = [_("No."), _("Full name"), _("Date of birth"), _("Citizen ID"), _("Unit"), _("Total score"),
-              _("Decision"), _("Signed on")]
-    rows: list[list[object]] = [header]
-    for i, a in enumerate(apps, 1):
-        rows.append([i, a.full_name, a.date_of_birth.strftime("%d/%m/%Y") if a.date_of_birth else "",
-                     a.citizen_id or "", a.unit.name, a.score_total, decision.number,
-                     decision.signed_on.strftime("%d/%m/%Y")])
-    return rows
-
-
-@bp.get(f"/decisions/<{ID}:decision_id>.csv")
-@login_required
-def decision_csv(decision_id: int):
-    decision, apps = _decision_or_404(decision_id)
-    return Response(csv_rows(_decision_table(decision, apps)), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="quyet-dinh-{decision.id}.csv"'})
-
-
-@bp.get(f"/decisions/<{ID}:decision_id>.xlsx")
-@login_required
-def decision_xlsx(decision_id: int):
-    from openpyxl import Workbook
-
-    decision, apps = _decision_or_404(decision_id)
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "Danh sach"
-    ws.append([_("Recognition decision %(number)s, signed %(date)s by %(signer)s", number=decision.number,
-                 date=format_date(decision.signed_on, "short"), signer=decision.signer)])
-    for row in _decision_table(decision, apps):
-        ws.append([v if isinstance(v, int) else csv_safe(v) for v in row])
-    for col, width in zip("ABCDEFGH", (6, 28, 14, 16, 40, 10, 16, 12), strict=True):
-        ws.column_dimensions[col].width = width
-    buf = io.BytesIO()
-    wb.save(buf)
-    buf.seek(0)
-    return send_file(buf, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                     as_attachment=True, download_name=f"quyết-định-{decision.number.replace('/', '-')}.xlsx")
+# Recognition decisions: web/views/decisions.py registers its pages on this blueprint (review.new_decision,
+# review.decision, review.decision_csv, ...), so every link keeps its endpoint name.
+from . import decisions as _decisions  # noqa: E402, F401
