@@ -41,12 +41,16 @@ def waiting_clause(pairs: list[tuple[int, list[str]]]):
     return or_(*clauses) if clauses else false()
 
 
-def _visible_units() -> list[Unit]:
-    me = actor()
+def _visible_units(most: int = 200) -> list[Unit]:
+    """The queue's unit filter: every unit in scope for a commune (its branches), the districts and communes for a
+    province (a thousand branches make a list nobody can use; a commune's page lists its branches)."""
     from workflow.authz import visible_units_clause
 
-    return list(db.session.scalars(select(Unit).where(visible_units_clause(me, Unit.path), Unit.level != "province")
-                                   .order_by(Unit.path).limit(500)))
+    stmt = select(Unit).where(visible_units_clause(actor(), Unit.path), Unit.level != "province").order_by(Unit.path)
+    units = list(db.session.scalars(stmt.limit(most + 1)))
+    if len(units) > most:
+        units = list(db.session.scalars(stmt.where(Unit.level != "branch").limit(most * 5)))
+    return units
 
 
 @bp.get("/applications")
