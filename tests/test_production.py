@@ -119,3 +119,11 @@ def test_the_worker_app_loads_no_web_module():
                             cwd=ROOT, capture_output=True, text=True, timeout=60,
                             env=dict(os.environ, SECRET_KEY="test", AUDIT_KEY="test-audit-key"))
     assert "worker" in listed.stdout and "audit" in listed.stdout
+
+
+def test_the_app_takes_its_start_up_objects_out_of_the_collectors_reach(app):
+    """web.create_app ends with gc.freeze(): a full collection then walks only what requests made (the p95 spikes
+    of bench/scale_bench.py were full passes over the start-up objects)."""
+    import gc
+
+    assert gc.get_freeze_count() > 10_000
