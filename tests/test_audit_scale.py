@@ -15,19 +15,11 @@ from workflow import audit, citizens, clock, engine, operations, queries
 from workflow.db import db
 from workflow.models import Application, AuditEvent, Campaign, CrossProvinceCitizen, Unit
 
-from .factories import PASSWORD, build_other_province, cdht_at, open_deadlines
+from .factories import build_other_province, cdht_at, open_deadlines
 from .test_api_support import API, bearer
+from .test_citizens import login, page_text
 
 CCCD = "079085000777"
-
-
-def login(client, user) -> None:
-    client.post("/logout")
-    assert client.post("/login", data={"username": user.username, "password": PASSWORD}).status_code == 302
-
-
-def page_text(response) -> str:
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", response.get_data(as_text=True)))
 
 
 def listed(html: str) -> list[int]:

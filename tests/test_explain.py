@@ -240,6 +240,19 @@ def assert_plans_clean(sent: list[tuple[str, Any]], tables: tuple[str, ...] = SC
         assert not found, f"sequential scan of {found} in:\n{_show(plan)}\nfor:\n{statement}\n{parameters}"
 
 
+def two_pages_clean(page: Callable[..., tuple[int | None, list[int]]]) -> tuple[list[int], list[int]]:
+    """The first page of a keyset list and, when there is one, the next (`page(before=...)` gives (older, ids)):
+    every statement of both EXPLAINed clean, the next page strictly older. Returns both pages' ids."""
+    (older, first), sent = run_captured(page)
+    assert_plans_clean(sent)
+    if older is None:
+        return first, []
+    (_, second), sent = run_captured(lambda: page(before=older))
+    assert_plans_clean(sent)
+    assert second and second[0] < first[-1]
+    return first, second
+
+
 # ---------------------------------------------------------------- who reads
 
 AUDITOR = Actor(1, "kiemtoan", (Grant("auditor", PROVINCE, f"/{PROVINCE}/", "province"),))
@@ -279,12 +292,8 @@ def test_audit_log_pages(scale, who, filters):
         got = queries.audit_log_page(who, per_page=50, **cursor, **filters)
         return got.older, [e.id for e in got.items]
 
-    (older, first), sent = run_captured(page)
-    assert_plans_clean(sent)
-    if older is not None:
-        (_, second), sent = run_captured(lambda: page(before=older))
-        assert_plans_clean(sent)
-        assert second and second[0] < first[-1]
+    first, second = two_pages_clean(page)
+    if second:
         (_, back), sent = run_captured(lambda: page(after=second[0]))
         assert_plans_clean(sent)
         assert back == first
@@ -389,12 +398,7 @@ def test_queue_pages_counts_and_estimates(scale, who, filters):
             summary.count(who, **search)
         return got.older, [a.id for a in got.items]
 
-    (older, first), sent = run_captured(page)
-    assert_plans_clean(sent)
-    if older is not None:
-        (_, second), sent = run_captured(lambda: page(before=older))
-        assert_plans_clean(sent)
-        assert second and second[0] < first[-1]
+    two_pages_clean(page)
 
 
 @pytest.mark.parametrize("who", [APPRAISER, APPROVER], ids=["commune", "province"])
