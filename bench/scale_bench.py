@@ -357,13 +357,12 @@ def routes(username: str, f: dict[str, Any]) -> list[tuple[str, str]]:
     state = OWN_STATE[username]
     unit = f["branch"] if username.endswith("chihoi1") else f["commune"]
     prefix = f["cccd"][:6]
+    # The queue's variants, as the page and as the API list: (label, query string).
+    queue = [("", ""), (f"?state={state}", f"?state={state}"), ("?unit=", f"?unit={unit}"),
+             ("?campaign=", f"?campaign={f['campaign']}"), ("?q=nguyen thi", "?q=nguyen+thi"),
+             (f"?q={prefix}", f"?q={prefix}")]
     pages = [("home /", "/"),
-             ("queue /applications", "/applications"),
-             (f"queue ?state={state}", f"/applications?state={state}"),
-             ("queue ?unit=", f"/applications?unit={unit}"),
-             ("queue ?campaign=", f"/applications?campaign={f['campaign']}"),
-             ("search name ?q=nguyen thi", "/applications?q=nguyen+thi"),
-             (f"search CCCD ?q={prefix}", f"/applications?q={prefix}"),
+             *((f"queue /applications {label}".rstrip(), f"/applications{query}") for label, query in queue),
              ("queue deep page ?before= (50,000 files in)", f"/applications?state=all&before={f['deep']}"),
              ("detail /applications/<id>", f"/applications/{f['app']}"),
              ("timeline", f"/applications/{f['app']}/timeline"),
@@ -374,12 +373,7 @@ def routes(username: str, f: dict[str, Any]) -> list[tuple[str, str]]:
              ("campaigns /campaigns", "/campaigns"),
              ("citizen history /citizens/<cccd>", f"/citizens/{f['cccd']}"),
              ("flagged /citizens/flagged", "/citizens/flagged")]
-    api = [("API applications", "/api/v1/applications"),
-           (f"API ?state={state}", f"/api/v1/applications?state={state}"),
-           ("API ?unit=", f"/api/v1/applications?unit={unit}"),
-           ("API ?campaign=", f"/api/v1/applications?campaign={f['campaign']}"),
-           ("API ?q=nguyen thi", "/api/v1/applications?q=nguyen+thi"),
-           (f"API ?q={prefix}", f"/api/v1/applications?q={prefix}"),
+    api = [*((f"API applications {label}".rstrip(), f"/api/v1/applications{query}") for label, query in queue),
            ("API deep page ?before=", f"/api/v1/applications?before={f['deep']}"),
            ("API page 2000 (OFFSET, kept for old clients)", "/api/v1/applications?page=2000"),
            ("API application <id>", f"/api/v1/applications/{f['app']}"),

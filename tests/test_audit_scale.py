@@ -6,18 +6,18 @@ appear, and still applies the exact rule. SQLite and PostgreSQL. (The plans are 
 from __future__ import annotations
 
 import re
-from datetime import date
 
 import pytest
 from sqlalchemy import func, select, text
 
-from workflow import audit, citizens, clock, engine, operations, queries
+from workflow import audit, citizens, clock, engine, queries
 from workflow.db import db
 from workflow.models import Application, AuditEvent, Campaign, CrossProvinceCitizen, Unit
 
-from .factories import build_other_province, cdht_at, open_deadlines
+from .factories import build_other_province, cdht_at
 from .test_api_support import API, bearer
-from .test_citizens import login, page_text
+from .test_citizens import last_years_campaign, login, page_text
+from .test_citizens import nominate as nominate_at
 
 CCCD = "079085000777"
 
@@ -173,10 +173,7 @@ def noted() -> set[str]:
 
 
 def nominate(campaign: Campaign, world, citizen_id: str = CCCD) -> Application:
-    app = operations.create_application(campaign, world.branch(0), world.officer(0), full_name="Trần Thị Bích",
-                                        date_of_birth=date(1985, 2, 3), citizen_id=citizen_id, subject_group="1")
-    db.session.commit()
-    return app
+    return nominate_at(campaign, world.branch(0), world.officer(0), citizen_id)
 
 
 def flagged_ids(actor) -> list[int]:
@@ -207,11 +204,7 @@ def test_a_twin_made_by_changing_a_cccd_is_noted(world):
 def test_a_twin_made_by_changing_a_campaigns_year_is_noted(world):
     other = build_other_province()
     here = cdht_at(world, "commune_appraisal", citizen_id=CCCD)
-    year = clock.today().year - 1
-    previous = Campaign(title_code="CDHT", year=year, province=other.province, rubric_id=other.cdht.rubric_id,
-                        name="CDHT cũ", **open_deadlines(year))
-    db.session.add(previous)
-    db.session.commit()
+    previous = last_years_campaign(other)
     nominate(previous, other)
     assert noted() == set()  # another year: no twin
     db.session.delete(other.cdht)  # make room for this year's title in that province

@@ -31,6 +31,16 @@ def page_text(response) -> str:
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", response.get_data(as_text=True)))
 
 
+def last_years_campaign(other) -> Campaign:
+    """A CDHT campaign of last year in another province (a CCCD there is no twin of this year's)."""
+    year = clock.today().year - 1
+    previous = Campaign(title_code="CDHT", year=year, province=other.province, rubric_id=other.cdht.rubric_id,
+                        name="CDHT cũ", **open_deadlines(year))
+    db.session.add(previous)
+    db.session.commit()
+    return previous
+
+
 def nominate(campaign: Campaign, branch, officer, citizen_id: str = CCCD, name: str = "Trần Thị Bích") -> Application:
     app = operations.create_application(campaign, branch, officer, full_name=name, date_of_birth=date(1985, 2, 3),
                                         citizen_id=citizen_id, subject_group="1")
@@ -211,11 +221,7 @@ def test_the_flag_is_for_appraisers_not_the_nominating_branch(twins, client):
 def test_no_flag_for_another_year_or_another_title(world):
     other = build_other_province("Q")
     here = cdht_at(world, "commune_appraisal", citizen_id=CCCD)
-    year = clock.today().year - 1
-    previous = Campaign(title_code="CDHT", year=year, province=other.province, rubric_id=other.cdht.rubric_id,
-                        name="CDHT cũ", **open_deadlines(year))
-    db.session.add(previous)
-    db.session.commit()
+    previous = last_years_campaign(other)
     nominate(previous, other.branch(0), other.officer(0))
     assert citizens.flags(here, world.appraiser(0)) == []
     assert db.session.scalars(citizens.flagged_query(world.approver)).all() == []
