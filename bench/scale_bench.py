@@ -34,7 +34,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from bench.common import database_url  # noqa: E402
+from bench.common import database_url, percentile  # noqa: E402
 
 SLOW_MS = 150.0
 BRANCHES_PER_COMMUNE = 10
@@ -166,7 +166,8 @@ def _applications(n: int, fast: bool = True) -> int:
     from workflow.models import Campaign, Unit
     from workflow.text import fold
 
-    campaign = db.session.scalar(select(Campaign).filter_by(title_code="CDHT"))
+    campaign = db.session.scalar(select(Campaign).filter_by(title_code="CDHT")  # this year's: the demo also
+                                 .order_by(Campaign.year.desc(), Campaign.id))  # holds two past years (issue 11)
     branches = list(db.session.scalars(select(Unit.id).where(Unit.level == "branch").order_by(Unit.id)))
     params: dict[str, Any] = {"n": n, "branches": branches, "campaign": campaign.id, "rubric": campaign.rubric_id,
                               "rej": REJECT_REASONS, "wd": WITHDRAW_REASONS}
@@ -269,6 +270,13 @@ def _applications(n: int, fast: bool = True) -> int:
         FROM applications a JOIN seed_actor s ON s.branch = a.unit_id
         WHERE a.id >= :first AND a.state <> 'evidence_collection' ORDER BY a.id
     """), {"first": first_bulk, "approver_id": approver[0], "approver": approver[1]})
+    # The ICT indicator's score of the files past branch scoring (issue 11: the digital-skills share reads it).
+    conn.execute(text("""
+        INSERT INTO scores (application_id, criterion_code, value, scored_by_id, scored_at)
+        SELECT a.id, '2.1', 3 + floor(random() * 8)::int, a.created_by_id, a.created_at
+        FROM applications a
+        WHERE a.id >= :first AND a.state IN ('commune_appraisal', 'final_approval', 'recognised', 'rejected')
+    """), {"first": first_bulk})
     for ddl in rebuild:  # the unique index is rebuilt too: it would refuse a duplicate live CCCD here
         conn.execute(text(ddl))
     if rebuild:
@@ -313,6 +321,9 @@ def seed(url: str, n: int, password: str, fast: bool = True) -> dict[str, Any]:
         from workflow import summary
 
         summary.rebuild()  # the fast load ran with triggers off (replica): count once, as an operator would
+        from workflow.reports import transitions
+
+        transitions.rebuild()  # files per stage and outcome (issue 11, B2), from the events loaded the same way
         db.session.commit()
         times["bulk"] = time.perf_counter() - t
         t = time.perf_counter()
@@ -337,8 +348,9 @@ def _fixtures() -> dict[str, Any]:
     """Ids the routes need: the CDHT campaign, a commune and branch of the demo, a file in every role's scope."""
     from sqlalchemy import select, text
 
+    from workflow import clock
     from workflow.db import db
-    from workflow.models import Campaign, RoleGrant, User
+    from workflow.models import Campaign, RoleGrant, Unit, User
 
     def unit_of(username: str) -> int:
         return db.session.scalar(select(RoleGrant.unit_id).join(User).where(User.username == username))
@@ -348,7 +360,10 @@ def _fixtures() -> dict[str, Any]:
         "SELECT id, citizen_id FROM applications WHERE unit_id = :b AND citizen_id IS NOT NULL ORDER BY id DESC"
         " LIMIT 1"), {"b": branch}).one()
     deep = db.session.scalar(text("SELECT id FROM applications ORDER BY id DESC OFFSET 50000 LIMIT 1"))
-    return {"campaign": db.session.scalar(select(Campaign.id).filter_by(title_code="CDHT")),
+    return {"province": db.session.scalar(select(Unit.id).where(Unit.level == "province").order_by(Unit.id)),
+            "year": clock.today().year,
+            "campaign": db.session.scalar(select(Campaign.id).filter_by(title_code="CDHT")
+                                          .order_by(Campaign.year.desc(), Campaign.id)),  # this year's (issue 11)
             "commune": unit_of("xa1.thamdinh"), "branch": branch, "app": app_id, "cccd": cccd, "deep": deep}
 
 
@@ -357,6 +372,8 @@ def routes(username: str, f: dict[str, Any]) -> list[tuple[str, str]]:
     state = OWN_STATE[username]
     unit = f["branch"] if username.endswith("chihoi1") else f["commune"]
     prefix = f["cccd"][:6]
+    home = {"tinh.pheduyet": f["province"], "tinh.kiemtoan": f["province"], "xa1.chihoi1": f["branch"]}.get(
+        username, f["commune"])  # the unit of the role's own grant: its dashboard and annual report
     # The queue's variants, as the page and as the API list: (label, query string).
     queue = [("", ""), (f"?state={state}", f"?state={state}"), ("?unit=", f"?unit={unit}"),
              ("?campaign=", f"?campaign={f['campaign']}"), ("?q=nguyen thi", "?q=nguyen+thi"),
@@ -372,21 +389,26 @@ def routes(username: str, f: dict[str, Any]) -> list[tuple[str, str]]:
              ("inbox /inbox", "/inbox"),
              ("campaigns /campaigns", "/campaigns"),
              ("citizen history /citizens/<cccd>", f"/citizens/{f['cccd']}"),
-             ("flagged /citizens/flagged", "/citizens/flagged")]
+             ("flagged /citizens/flagged", "/citizens/flagged"),
+             ("reports /reports/<own unit>", f"/reports/{home}"),
+             ("reports list ?list=holders", f"/applications?list=holders&title=CDHT&on={f['year']}-12-01"
+                                            f"&unit={f['branch'] if username.endswith('chihoi1') else home}"),
+             *([] if username.endswith("chihoi1") else  # a province's or a commune's report, not a branch's
+               [("annual report /reports/annual", f"/reports/annual?unit={home}&year={f['year']}")])]
     api = [*((f"API applications {label}".rstrip(), f"/api/v1/applications{query}") for label, query in queue),
            ("API deep page ?before=", f"/api/v1/applications?before={f['deep']}"),
            ("API page 2000 (OFFSET, kept for old clients)", "/api/v1/applications?page=2000"),
            ("API application <id>", f"/api/v1/applications/{f['app']}"),
            ("API history <id>", f"/api/v1/applications/{f['app']}/history"),
            ("API flagged", "/api/v1/citizens/flagged"),
-           ("API notifications", "/api/v1/notifications")]
+           ("API notifications", "/api/v1/notifications"),
+           ("API reports coverage", f"/api/v1/reports/coverage?unit={home}&year={f['year']}"),
+           *([] if username.endswith("chihoi1") else
+             [("API reports annual json", f"/api/v1/reports/annual?unit={home}&year={f['year']}&format=json"),
+              ("API reports annual xlsx", f"/api/v1/reports/annual?unit={home}&year={f['year']}&format=xlsx")])]
     return pages + api
 
 
-def percentile(values: list[float], q: float) -> float:
-    """Nearest-rank percentile (q in 0..100) of a non-empty list."""
-    ordered = sorted(values)
-    return ordered[max(0, min(len(ordered) - 1, round(q / 100 * len(ordered) + 0.5) - 1))]
 
 
 Row = tuple[str, int, int, float, float]  # label, status, samples, p50 ms, p95 ms

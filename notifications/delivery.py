@@ -96,6 +96,12 @@ def plan(rows, now) -> list[dict[str, Any]]:
     if digests:
         out += _plan_digests(digests, now)
     out += _plan_set_password([r for r in rows if r.kind == SET_PASSWORD], now)
+    from . import closing  # issue 11: the December reminders to close the year's figures
+
+    out += closing.plan([r for r in rows if r.kind == closing.KIND], now)
+    from . import expiry  # issue 12: XHT recognitions that end within 90 days
+
+    out += expiry.plan([r for r in rows if r.kind == expiry.KIND], now)
     return out
 
 

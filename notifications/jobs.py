@@ -54,7 +54,10 @@ def tick() -> dict[str, Any]:
     handed = relay.relay()
     rehanded = relay.sweep_abandoned()
     sealing.request_seal()
-    return {"handed": handed, "rehanded": rehanded, "folded": summary.fold(force=True)}
+    from workflow.reports import transitions  # issue 11 (B2): files per stage and outcome, folded likewise
+
+    return {"handed": handed, "rehanded": rehanded, "folded": summary.fold(force=True),
+            "folded_transitions": transitions.fold(force=True)}
 
 
 @job
@@ -64,7 +67,15 @@ def reminders() -> dict[str, int]:
     from . import schedule
 
     schedule.next_reminders()
-    return r.run()
+    out = r.run()
+    # issue 11: in the first days of December (data), remind communes that have not closed the year's figures
+    from . import closing
+
+    out["closing_reminders"] = closing.run()["reminders"]
+    from . import expiry  # issue 12: communes whose XHT recognition ends within 90 days (titles.json "validity")
+
+    out["validity_reminders"] = expiry.run()["reminders"]
+    return out
 
 
 @job

@@ -245,3 +245,27 @@ def build_other_province(tag: str = "Q") -> World:
               make_user("auditor", province), make_user("admin", province), *campaigns)
     db.session.commit()
     return w
+
+
+def xht_level1_history(world: World, commune: int = 0, recognised_on: date | None = None) -> Application:
+    """Issue 12 (part G): a commune's level-1 XHT recognition in an earlier campaign (two years back by default),
+    the history a level-2 file requires (workflow.validity, titles.json "validity" "levels"). Written as the
+    row a past year's engine left, since the engine judges as of today."""
+    from datetime import datetime, time
+
+    on = recognised_on or date(clock.today().year - 2, 12, 10)
+    unit = world.communes[commune]
+    year = min(on.year, world.xht.year - 1)  # an earlier campaign (its decision may fall in the next year)
+    past = db.session.query(Campaign).filter_by(title_code="XHT", year=year, province_id=world.province.id).first()
+    if past is None:
+        past = Campaign(title_code="XHT", year=year, province=world.province, rubric_id=world.xht.rubric_id,
+                        name=f"XHT {year}", **open_deadlines(year))
+        db.session.add(past)
+    at = datetime.combine(on, time(10, 0), tzinfo=clock.VN)
+    app = Application(campaign=past, rubric_id=past.rubric_id, unit=unit, state="recognised",
+                      subject_key=f"unit:{unit.id}", full_name=unit.name, full_name_folded=unit.name.lower(),
+                      target_level=1, created_by_id=world.admin.id, created_at=at, state_changed_at=at,
+                      recognised_at=at)
+    db.session.add(app)
+    db.session.commit()
+    return app

@@ -100,6 +100,10 @@ class Contract:
 OWN_CONTRACT_TESTS = {"units", "officers", "evidence-bulk", "citizens"}  # citizens: tests/test_api_citizens.py
 OWN_CONTRACT_TESTS |= {"imports"}  # spreadsheet import: tests/test_api_imports.py
 OWN_CONTRACT_TESTS |= {"jobs"}  # mass actions as jobs: tests/test_api_jobs.py
+OWN_CONTRACT_TESTS |= {"reports"}  # the annual report and coverage: tests/test_report_annual.py
+OWN_CONTRACT_TESTS |= {"targets"}  # targets and denominators: tests/test_report_targets.py
+OWN_CONTRACT_TESTS |= {"records"}  # signed recognition records: tests/test_records.py
+OWN_CONTRACT_TESTS |= {"papers"}  # the decision's PDF: tests/test_papers_decision.py
 
 
 @pytest.fixture

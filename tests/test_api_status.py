@@ -452,6 +452,9 @@ def test_refused_action_writes_nothing_and_success_commits(client, world):
 
 
 def test_xht_commune_files_itself(client, world):
+    from .factories import xht_level1_history
+
+    xht_level1_history(world)  # level 2 requires level 1 at least 12 months before (issue 12)
     headers = bearer(world.appraiser())
     resp = client.post(f"{API}/applications", headers=headers,
                        json={"campaign": world.xht.id, "unit": world.communes[0].id, "target_level": 2})

@@ -212,6 +212,9 @@ def test_xht_level_one_refuses_level_two_indicators(world):
         operations.add_evidence(app, world.appraiser(), criterion_code="4.1b", original_name="x.pdf", size=1,
                                 sha256="0" * 64, media_type="application/pdf")
     assert exc.value.code == "unknown_criterion"
+    from .factories import xht_level1_history
+
+    xht_level1_history(world, commune=1)  # level 2 requires level 1 at least 12 months before (issue 12)
     level2 = world.new_xht(commune=1, level=2)
     operations.add_evidence(level2, world.appraiser(1), criterion_code="4.1b", original_name="x.pdf", size=1,
                             sha256="0" * 64, media_type="application/pdf")

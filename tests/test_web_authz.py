@@ -125,3 +125,34 @@ def test_role_pages(client, world, role):
     assert client.get(f"/decisions/new?campaign={world.cdht.id}").status_code == (200 if decides else 403)
     creates = role == "branch_officer"
     assert client.get(f"/campaigns/{world.cdht.id}/applications/new").status_code == (200 if creates else 403)
+
+
+@pytest.mark.parametrize("own", [True, False], ids=["own", "other"])
+@pytest.mark.parametrize("role", ROLES)
+def test_decision_visibility(client, world, role, own):
+    """Issue 12 §4: a decision of the province recognising a file of commune 0 and one of commune 1 opens for
+    every role whose units hold one of them (a branch or commune read-only, with its own rows only; the province
+    whole) and is not found for anyone else (another province), by its page, its CSV and XLSX and in the
+    decisions' list."""
+    from datetime import date
+
+    from workflow import operations
+
+    mine = cdht_at(world, "final_approval", full_name="Đặng Thị Hương")
+    theirs = cdht_at(world, "final_approval", commune=1, full_name="Lê Văn Bảo")
+    decision, _ = operations.create_decision(world.cdht, world.province, world.approver, "7/QĐ-UBND",
+                                             date(world.cdht.year, 1, 5), "Nguyễn Văn Ất", [mine.id, theirs.id])
+    db.session.commit()
+    user = _user(world, role, own)
+    db.session.commit()
+    client.post("/login", data={"username": user.username, "password": PASSWORD})
+    lower = role in ("branch_officer", "commune_appraiser")  # "other": commune 1's; else another province's
+    sees = own or lower
+    for page in (f"/decisions/{decision.id}", f"/decisions/{decision.id}.csv", f"/decisions/{decision.id}.xlsx"):
+        assert client.get(page).status_code == (200 if sees else 404), page
+    assert (f"/decisions/{decision.id}\"" in client.get("/decisions").get_data(as_text=True)) == sees
+    if sees:
+        text = client.get(f"/decisions/{decision.id}.csv").get_data(as_text=True)
+        assert ("Đặng Thị Hương" in text) == (own or not lower) and ("Lê Văn Bảo" in text) == (not own or not lower)
+        page = client.get(f"/decisions/{decision.id}").get_data(as_text=True)
+        assert ('id="decision-part"' in page) == lower

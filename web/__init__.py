@@ -32,6 +32,8 @@ def create_app(overrides: dict | None = None) -> Flask:
     workflow_cli.register(app)
     admin_cli.register(app)  # units import, rehome
     from workflow import imports_cli; imports_cli.register(app)  # noqa: E702, I001  (nominees import, issue 9)
+    from workflow import records_cli; records_cli.register(app)  # noqa: E702, I001  (signed records, issue 12)
+    from workflow import certificates_cli; certificates_cli.register(app)  # noqa: E702, I001  (issue 12 §2)
     notifications.init_app(app)
     # What start-up built lives as long as the process: take it out of the collector's reach, so that a full
     # collection walks only what requests make. Each full pass over it paused a page for 100-180 ms every few

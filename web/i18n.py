@@ -31,10 +31,12 @@ ACTION_LABELS = {
     "score": _l("Score"),
     "evidence": _l("Upload evidence"),
     "decision": _l("Recognition decision"),
+    "renew": _l("Request recognition again"),
 }
 GUARD_LABELS = {
     "evidence_complete": _l("evidence for every required criterion"),
     "passes_rubric": _l("meets the pass rule"),
+    "level_ready": _l("the lower level recognised long enough before"),
 }
 ROLE_LABELS = {
     "branch_officer": _l("Branch officer"),

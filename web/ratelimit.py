@@ -143,6 +143,17 @@ def _limit_logins(app: Flask, limiter: Limiter) -> None:
         app.view_functions[endpoint] = per_address(per_account(app.view_functions[endpoint]))
 
 
+def _limit_verify(app: Flask, limiter: Limiter) -> None:
+    """The public certificate check (issue 12 §2): every request counts, per address (VERIFY_LIMIT), so codes
+    cannot be tried in bulk; a person scanning a few papers never meets it."""
+    app.config.setdefault("VERIFY_LIMIT", "30 per minute")
+    endpoint = "verify.verify"
+    if endpoint in app.view_functions:
+        limit = limiter.shared_limit(lambda: current_app.config["VERIFY_LIMIT"], scope="verify",
+                                     key_func=client_address)
+        app.view_functions[endpoint] = limit(app.view_functions[endpoint])
+
+
 def retry_after(limit: RequestLimit | None) -> int:
     """Seconds until the breached window lets the next attempt through."""
     if limit is None:
@@ -164,6 +175,7 @@ def init_app(app: Flask) -> None:
     limiter = Limiter(key_func=client_address, app=app, strategy="moving-window", key_prefix="hoctap-limit")
     app.extensions["hoctap_limiter"] = limiter
     _limit_logins(app, limiter)
+    _limit_verify(app, limiter)
 
 
 def reset() -> None:

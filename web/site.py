@@ -97,3 +97,30 @@ def init_app(app: Flask) -> None:
     from .views import mass_actions as mass_action_views
 
     app.register_blueprint(mass_action_views.bp)
+
+    # Targets and denominators of the reports (issue 11, section 1, part A): /admin/targets
+    from .views import admin_targets
+
+    app.register_blueprint(admin_targets.bp)
+
+    # Dashboards against the plan's targets (issue 11, section 3): /reports, drill-down, charts, CSV/XLSX
+    from .views import reports as reports_views
+
+    app.register_blueprint(reports_views.bp)
+
+    # The annual report (issue 11, part D): /reports/annual, its XLSX and PDF, the communes' closing of a year
+    from .views import reports_annual
+
+    app.register_blueprint(reports_annual.bp)
+
+    # Certificates with a public check (issue 12 §2, part F2): /verify/<code> (no login) and a decision's PDFs
+    from .views import certificates as certificate_views
+    from .views import verify as verify_views
+
+    app.register_blueprint(verify_views.bp)
+    app.register_blueprint(certificate_views.bp)
+
+    # The decision as an official document (issue 12, section 1): /decisions/<id>.pdf, printed as a job when large
+    from .views import papers as papers_views
+
+    app.register_blueprint(papers_views.bp)

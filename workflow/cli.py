@@ -190,6 +190,13 @@ def summary_check_command() -> None:
     wrong = db.session.execute(summary.recount()).all()
     for unit_id, campaign_id, state, counted, actual in wrong:
         click.echo(f"unit {unit_id} campaign {campaign_id} {state}: summary {counted}, applications {actual}")
+    from .reports import transitions  # issue 11 (B2): files per stage and outcome, against the audit trail
+
+    moved = db.session.execute(transitions.recount()).all()
+    for unit_id, campaign_id, stage, outcome, counted, actual in moved:
+        click.echo(f"unit {unit_id} campaign {campaign_id} {stage} {outcome}: transition summary {counted}, "
+                   f"audit trail {actual}")
+    wrong = wrong + moved
     click.echo("summary OK" if not wrong else f"{len(wrong)} keys differ: run `flask summary rebuild`")
     sys.exit(1 if wrong else 0)
 
@@ -198,10 +205,13 @@ def summary_check_command() -> None:
 def summary_rebuild_command() -> None:
     """Recount the summary from the applications (after a bulk load with triggers off, or a failed check)."""
     from . import summary
+    from .reports import transitions
 
     keys = summary.rebuild()
+    moved = transitions.rebuild()
     db.session.commit()
     click.echo(f"summary rebuilt: {keys} keys")
+    click.echo(f"transition summary rebuilt: {moved} keys")
 
 
 def register(app: Flask) -> None:

@@ -72,4 +72,7 @@ def from_env(instance_path: str, environ: Mapping[str, str] | None = None) -> di
         "AUDIT_KEY": auditkey.load(instance_path, env),
         "AUDIT_HEAD_FILE": env.get("AUDIT_HEAD_FILE") or os.path.join(instance_path, "audit-heads.log"),
         **{k: env[k] for k in ("LOGIN_ACCOUNT_LIMIT", "LOGIN_ADDRESS_LIMIT", "RATELIMIT_STORAGE_URI") if env.get(k)},
+        # Certificates (issue 12 §2): the public address printed under each QR code, the paper size, the public
+        # check's limit per address (docs/papers.md); unset, the request's host, the data's paper, 30 a minute.
+        **{k: env[k] for k in ("PUBLIC_BASE_URL", "CERTIFICATE_PAPER", "VERIFY_LIMIT") if env.get(k)},
     }

@@ -160,6 +160,10 @@ def _attach(decision: Decision, campaign: Campaign, unit: Unit, actor: Actor,
             attachable.append(i)
     if attachable:
         outcomes.update(_attach_recognised(decision, actor, attachable))
+    # Issue 12 §2 (part F2): the chunk's recognised files get their certificates set-wise, in the same transaction
+    from . import certificates
+
+    certificates.issue(decision, [i for i in ids if outcomes.get(i) is not None and outcomes[i].ok])
     _expire(ids)
     return outcomes
 
@@ -352,3 +356,51 @@ def listing(decision: Decision, actor: Any) -> Select:
     return (members(decision, actor)
             .with_only_columns(Application.id, Application.full_name, Application.date_of_birth,
                                Application.citizen_id, Unit.name, Application.score_total))
+
+
+# Issue 12 §4 (part G): decisions for everyone they concern. Branch and commune officers see, read-only, the
+# decisions that recognise files of their units, and only those files: the list is `members` (scoped by the
+# actor's grants), its size and pages counted over that scope, never the whole decision.
+def covers_whole(decision: Decision, actor: Any) -> bool:
+    """Whether the actor sees the whole decision: its grants cover the issuing unit."""
+    unit = db.session.get(Unit, decision.unit_id)
+    return unit is not None and _actor(actor).covers(unit.path)
+
+
+def concerns_clause(actor: Any):
+    """Decisions that hold a file of the actor's units (an EXISTS along ix_applications_decision)."""
+    from sqlalchemy.orm import aliased
+
+    actor, unit = _actor(actor), aliased(Unit)  # aliased: the caller's query may join units itself
+    mine = (select(Application.id).join(unit, unit.id == Application.unit_id)
+            .where(Application.decision_id == Decision.id, visible_units_clause(actor, unit.path)))
+    return exists(mine)
+
+
+def visible_clause(actor: Any):
+    """Decisions the actor may open: issued under its units, or recognising files of its units."""
+    from sqlalchemy import or_
+    from sqlalchemy.orm import aliased
+
+    unit = aliased(Unit)
+    issuer = select(unit.id).where(unit.id == Decision.unit_id, visible_units_clause(_actor(actor), unit.path))
+    return or_(exists(issuer), concerns_clause(actor))
+
+
+def may_open(decision: Decision, actor: Any) -> bool:
+    if covers_whole(decision, actor):
+        return True
+    return db.session.scalar(select(exists(members(decision, actor).with_only_columns(Application.id)
+                                           .order_by(None)))) or False
+
+
+def scoped_size(decision: Decision, actor: Any) -> int:
+    """How many of the decision's files the actor sees (all of them for whoever covers the issuing unit)."""
+    return size(decision) if covers_whole(decision, actor) else count(members(decision, actor))
+
+
+def scoped_page(decision: Decision, actor: Any, offset: int, limit: int) -> list[Application]:
+    """A page of the actor's part of the decision (members_page for whoever sees the whole)."""
+    if covers_whole(decision, actor):
+        return members_page(decision, actor, offset, limit)
+    return list(db.session.scalars(members(decision, actor).offset(offset).limit(limit)))

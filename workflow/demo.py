@@ -8,7 +8,7 @@ import csv
 import hashlib
 import io
 import random
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import select
@@ -16,7 +16,7 @@ from sqlalchemy import select
 from . import audit, clock, engine, operations
 from .db import db
 from .loader import add_unit, load_communes_csv, load_reference_data, set_area_class
-from .models import Campaign, RoleGrant, Unit, User
+from .models import Application, Campaign, RoleGrant, Unit, User
 from .passwords import hash_password
 from .rubrics import spec
 
@@ -78,6 +78,7 @@ def seed(password: str, upload_dir: str, csv_path: Path = SHARED_DATA) -> dict[s
     set_area_class(communes[2], "disadvantaged")
     for c, pop in zip(communes, (48_000, 36_500, 15_200), strict=True):
         c.population = pop  # demo figures: the resolution publishes none
+    _demo_targets(communes)
     pw = hash_password(password)
     approver = _user("tinh.pheduyet", "Sở GDĐT Bắc Ninh", pw, "provincial_approver", province)
     _user("tinh.kiemtoan", "Kiểm toán viên tỉnh", pw, "auditor", province)
@@ -120,9 +121,26 @@ def seed(password: str, upload_dir: str, csv_path: Path = SHARED_DATA) -> dict[s
                   approver, upload_dir)
     db.session.commit()
     _demo_import(cdht, *branches[0], rng)
+    _history(province, communes, branches, appraisers, approver, rubrics, random.Random(2024))  # issue 11 (C)
+    from . import certificates
+
+    certificates.backfill()  # issue 12 §2 (F2): every demo decision's files have their certificates
+    db.session.commit()
+    _demo_closures(communes, appraisers, year)  # issue 11 (D): the annual report's closings
+    db.session.commit()
     audit.seal_all()
     return counts
 
+
+
+def _demo_targets(communes: list[Unit]) -> None:
+    """The plans of workflow/data/targets.json now that the province exists (issue 11), and demo denominators:
+    adults aged 15 and over of each demo commune for last year and this one, flagged as demo figures."""
+    from .reports import denominators, targets
+
+    targets.load_plans()
+    year = clock.today().year
+    denominators.seed_demo(communes, [year - 1, year])
 
 
 def _demo_import(campaign: Campaign, branch: Unit, officer: User, rng: random.Random) -> None:
@@ -208,3 +226,210 @@ def demo_users() -> list[dict[str, str]]:
                               .join(RoleGrant, RoleGrant.user_id == User.id).join(Unit, Unit.id == RoleGrant.unit_id)
                               .order_by(Unit.path, User.username)).all()
     return [{"username": u, "role": r, "unit": n, "unit_code": c} for u, r, n, c in rows]
+
+
+# --- Demo history (issue 11, part C): the two previous years' campaigns, so the coverage-by-year chart has a trend --
+# (files per branch, share whose ICT score (criterion 2.1) reaches 7): more nominees and more digital skills each year.
+HISTORY = {2: (150, 0.55), 1: (280, 0.68)}
+HISTORY_OUTCOMES = (("recognised", 0.86), ("rejected", 0.06), ("withdrawn", 0.04), ("revoked", 0.02),
+                    ("returned_then_recognised", 0.02))
+
+
+def _history(province: Unit, communes: list[Unit], branches: list[tuple[Unit, User]], appraisers: dict[int, User],
+             approver: User, rubrics, rng: random.Random) -> int:
+    """Closed CDHT and XHT campaigns of the two previous years, bulk-inserted through SQLAlchemy Core (so the
+    per-state summary and transition triggers run): applications, scores, their decision and the audit events of
+    the steps each file went through (create, submit, approve, some returned, rejected, withdrawn or revoked).
+    Decisions fall in December, so last year's holders still hold today (CDHT validity one year, titles.json).
+    A citizen recognised two years ago is often nominated again the next year. Returns the files written."""
+    from sqlalchemy import insert
+
+    from .models import AuditEvent, Decision, Score
+    from .reports import denominators
+    from .text import fold
+
+    year = clock.today().year
+    denominators.seed_demo(communes, [year - max(HISTORY), *range(year - max(HISTORY) + 1, year + 1)])  # rows kept
+    _province_adults_before_merger(province, communes, [year - back for back in HISTORY])
+    apps_t, scores_t, events_t = Application.__table__, Score.__table__, AuditEvent.__table__
+    cdht_codes = [c.code for c in spec(rubrics["CDHT"].id).criteria_for(1)]
+    xht_codes = [c.code for c in spec(rubrics["XHT"].id).criteria_for(1)]
+    people: dict[tuple[int, int], tuple[str, date, str, str]] = {}  # (branch index, n) -> a person, kept a year on
+    written = 0
+    for back, (per_branch, digital) in sorted(HISTORY.items(), reverse=True):
+        y = year - back
+        dates = {"opens_on": date(y, 3, 1), "submit_deadline": date(y, 6, 30), "scoring_deadline": date(y, 8, 31),
+                 "appraisal_deadline": date(y, 10, 31), "decision_deadline": date(y, 12, 31)}
+        # Signed from 10/12; last year's no earlier than this day a year ago (plus a few days), so that they still
+        # hold today whenever the demo is seeded (a one-year validity), also in the days before the 15/12 report.
+        today = clock.today()
+        first_day = max(date(y, 12, 10), date(y, today.month, min(today.day, 28)) + timedelta(days=3)) \
+            if back == 1 else date(y, 12, 10)
+        first_day = min(first_day, date(y, 12, 26))
+        closed = datetime(y, 12, 28, 3, 0, tzinfo=UTC)
+        cdht = Campaign(title_code="CDHT", year=y, province=province, rubric_id=rubrics["CDHT"].id,
+                        name=f"Đánh giá, công nhận Công dân học tập năm {y}", closed_at=closed, **dates)
+        xht = Campaign(title_code="XHT", year=y, province=province, rubric_id=rubrics["XHT"].id,
+                       name=f"Công nhận Xã học tập năm {y}", closed_at=closed, **dates)
+        db.session.add_all([cdht, xht])
+        db.session.flush()
+        decisions = {}
+        for i, commune in enumerate(communes):
+            decisions[commune.id] = Decision(campaign_id=cdht.id, unit_id=commune.id, number=f"{150 + i}/QĐ-UBND",
+                                             signed_on=first_day + timedelta(days=i),
+                                             signer="Chủ tịch UBND " + commune.name,
+                                             created_by_id=appraisers[commune.id].id)
+        xht_decision = Decision(campaign_id=xht.id, unit_id=province.id, number=f"{2100 + back}/QĐ-UBND",
+                                signed_on=first_day + timedelta(days=4), signer="Chủ tịch UBND tỉnh Bắc Ninh",
+                                created_by_id=approver.id)
+        db.session.add_all([*decisions.values(), xht_decision])
+        db.session.flush()
+        rows, plans = [], []
+        for k, (branch, officer) in enumerate(branches):
+            commune = branch.parent
+            for n in range(per_branch + rng.randint(-per_branch // 5, per_branch // 5)):
+                again = people.get((k, n)) if rng.random() < 0.5 else None
+                if again is None:
+                    name = f"{rng.choice(FAMILY)} {rng.choice(MIDDLE)} {rng.choice(GIVEN)}"
+                    born = date(rng.randint(1955, y - 16), rng.randint(1, 12), rng.randint(1, 28))
+                    again = (name, born, f"027{6 + back}{k:02d}{n:06d}", rng.choice(["1", "2", "3"]))
+                people[(k, n)] = again
+                name, born, cid, group = again
+                outcome = rng.choices([o for o, _w in HISTORY_OUTCOMES], [w for _o, w in HISTORY_OUTCOMES])[0]
+                created = datetime(y, 3, 2, 2, tzinfo=UTC) + timedelta(days=rng.randint(0, 110),
+                                                                              minutes=rng.randint(0, 600))
+                decided = datetime.combine(decisions[commune.id].signed_on, datetime.min.time(),
+                                           UTC) + timedelta(hours=3)
+                points = {c: rng.randint(8, 10) for c in cdht_codes}
+                points["2.1"] = rng.randint(7, 10) if rng.random() < digital else rng.randint(5, 6)
+                final = {"returned_then_recognised": "recognised"}.get(outcome, outcome)
+                revoked = decided + timedelta(days=rng.randint(20, 120)) if final == "revoked" else None
+                if revoked is not None and revoked > clock.now():
+                    final, revoked = "recognised", None
+                recognised = final in ("recognised", "revoked")
+                rows.append({
+                    "campaign_id": cdht.id, "rubric_id": cdht.rubric_id, "unit_id": branch.id, "state": final,
+                    "version": 5, "subject_key": cid, "full_name": name, "full_name_folded": fold(name),
+                    "date_of_birth": born, "citizen_id": cid, "subject_group": group,
+                    "residence_unit_id": branch.id, "target_level": 1, "score_total": sum(points.values()),
+                    "score_min": min(points.values()), "scored_count": len(points),
+                    "closed_reason": {"rejected": "Minh chứng tiêu chí 1.3 không xác thực",
+                                      "withdrawn": "Người được đề cử chuyển nơi cư trú",
+                                      "revoked": "Phát hiện khai báo không trung thực sau công nhận"}.get(final),
+                    "recognised_at": decided if recognised else None,
+                    "decision_id": decisions[commune.id].id if recognised else None,
+                    "created_by_id": officer.id, "created_at": created,
+                    "state_changed_at": revoked or (decided if final != "withdrawn" else created + timedelta(days=9)),
+                    "last_action": {"recognised": "approve", "revoked": "revoke", "rejected": "reject",
+                                    "withdrawn": "withdraw"}[final]})
+                plans.append((outcome, points, created, decided, revoked, officer, appraisers[commune.id]))
+        for i, commune in enumerate(communes):
+            if i != 2 - back:  # two years ago the first commune (recognised), last year the second (not recognised)
+                continue
+            won = back == 2
+            decided = datetime.combine(xht_decision.signed_on, datetime.min.time(), UTC) + timedelta(hours=3)
+            rows.append({
+                "campaign_id": xht.id, "rubric_id": xht.rubric_id, "unit_id": commune.id,
+                "state": "recognised" if won else "rejected", "version": 5, "subject_key": f"unit:{commune.id}",
+                "full_name": commune.name, "full_name_folded": fold(commune.name), "target_level": 1,
+                "score_total": len(xht_codes), "score_min": 1, "scored_count": len(xht_codes),
+                "recognised_at": decided if won else None, "decision_id": xht_decision.id if won else None,
+                "closed_reason": None if won else "Chưa đạt tiêu chí 3.2 (tỷ lệ Công dân học tập của xã)",
+                "created_by_id": appraisers[commune.id].id, "created_at": datetime(y, 4, 1, 2, tzinfo=UTC),
+                "state_changed_at": decided, "last_action": "approve" if won else "reject"})
+            plans.append(("xht" if won else "xht_rejected", {c: 1 for c in xht_codes}, rows[-1]["created_at"],
+                          decided, None, appraisers[commune.id], approver))
+        keys = set().union(*rows)  # one statement for all: every row names every column (XHT rows lack a person's)
+        rows = [{k: r.get(k) for k in keys} for r in rows]
+        ids = list(db.session.scalars(insert(apps_t).returning(apps_t.c.id, sort_by_parameter_order=True), rows))
+        scores, events = [], []
+        for app_id, row, (outcome, points, created, decided, revoked, first, second) in zip(ids, rows, plans,
+                                                                                           strict=True):
+            scored_at = created + timedelta(days=5)
+            scores += [{"application_id": app_id, "criterion_code": c, "value": v, "scored_by_id": first.id,
+                        "scored_at": scored_at} for c, v in points.items()]
+            events += _history_events(app_id, row, outcome, first, second, approver, created, decided, revoked)
+        db.session.execute(insert(scores_t), scores)
+        # RETURNING makes SQLAlchemy send multi-row INSERTs (insertmanyvalues, 1,000 rows a statement) rather
+        # than one statement per row: the transition-count trigger (0018) is per statement, so it runs ~15 times,
+        # not ~15,000 (on PostgreSQL that is 0.5 s against 17 s).
+        db.session.execute(insert(events_t).returning(events_t.c.id), events)
+        written += len(ids)
+    return written
+
+
+def _province_adults_before_merger(province: Unit, communes: list[Unit], years: list[int]) -> None:
+    """The demo's communes are the merged ones (in force from 1/7/2025): for a year before them the province's
+    adults cannot be summed from its communes, so the province's own (demo) figure is recorded, as a province
+    reports it, the sum of the same communes' demo rows."""
+    from .models import ReportDenominator
+    from .reports import targets
+
+    for y in years:
+        if targets.active_communes(province, y) or db.session.scalar(select(ReportDenominator.id).filter_by(
+                unit_id=province.id, year=y, kind="adults")):
+            continue
+        total = sum(db.session.scalars(select(ReportDenominator.value).where(
+            ReportDenominator.unit_id.in_([c.id for c in communes]), ReportDenominator.year == y,
+            ReportDenominator.kind == "adults")))
+        if total:
+            db.session.add(ReportDenominator(unit_id=province.id, year=y, kind="adults", value=total,
+                                             source=targets.DEMO_SOURCE, is_demo=True))
+    db.session.flush()
+
+
+def _history_events(app_id: int, row: dict, outcome: str, first: User, second: User, approver: User,
+                    created: datetime, decided: datetime, revoked: datetime | None) -> list[dict]:
+    """The audit events of the steps one history file went through, each at a plausible moment."""
+    xht = outcome in ("xht", "xht_rejected")
+    stages = ["evidence_collection", "self_assessment", "upper_appraisal", "final_approval"] if xht else \
+        ["evidence_collection", "branch_scoring", "commune_appraisal", "final_approval"]
+    out = []
+
+    def ev(when: datetime, who: User, action: str, src: str | None, dst: str, reason: str | None = None,
+           payload: dict | None = None) -> None:
+        out.append({"application_id": app_id, "actor_id": who.id, "actor_name": who.username, "action": action,
+                    "from_state": src, "to_state": dst, "reason": reason, "payload": payload or {},
+                    "created_at": when})
+
+    ev(created, first, "create", None, stages[0], payload={"subject_key": row["subject_key"],
+                                                          "unit_id": row["unit_id"]})
+    ev(created + timedelta(days=3), first, "submit", stages[0], stages[1])
+    if outcome == "withdrawn":
+        ev(created + timedelta(days=9), first, "withdraw", stages[1], "withdrawn", reason=row["closed_reason"])
+        return out
+    if xht:  # (as workflow.demo._walk_xht: submit, submit, approve, approve)
+        ev(created + timedelta(days=20), first, "submit", stages[1], stages[2])
+        ev(created + timedelta(days=60), approver, "approve", stages[2], stages[3])
+        if outcome == "xht_rejected":
+            ev(decided - timedelta(days=1), approver, "reject", stages[3], "rejected", reason=row["closed_reason"])
+        else:
+            ev(decided - timedelta(days=1), approver, "approve", stages[3], "recognised")
+        return out
+    ev(created + timedelta(days=10), first, "submit", "branch_scoring", "commune_appraisal")
+    if outcome == "returned_then_recognised":
+        ev(created + timedelta(days=30), second, "return", "commune_appraisal", "branch_scoring",
+           reason="Bổ sung minh chứng tiêu chí 2.1 (chứng chỉ tin học)")
+        ev(created + timedelta(days=40), first, "submit", "branch_scoring", "commune_appraisal")
+    if outcome == "rejected":
+        ev(created + timedelta(days=60), second, "reject", "commune_appraisal", "rejected", reason=row["closed_reason"])
+        return out
+    ev(created + timedelta(days=120), second, "approve", "commune_appraisal", "final_approval")
+    ev(decided, approver, "approve", "final_approval", "recognised", payload={"decision_id": row["decision_id"]})
+    if revoked is not None:
+        ev(revoked, approver, "revoke", "recognised", "revoked", reason=row["closed_reason"])
+    return out
+
+
+def _demo_closures(communes: list[Unit], appraisers: dict[int, User], year: int) -> None:
+    """Issue 11 (D): every commune closed last year's figures; this year only the first has closed so far, so the
+    province's annual report lists communes closed and not closed (and the December reminders have someone to
+    remind)."""
+    from .reports import closing
+
+    for i, commune in enumerate(communes):
+        for y in (year - 1, year) if i == 0 else (year - 1,):
+            data = closing.parse_form({"year": str(y), "cdht_trained_numerator": str(1800 + 150 * i),
+                                       "cdht_trained_denominator": "2400", "cdht_unit_staff_numerator": "45",
+                                       "cdht_unit_staff_denominator": "60"})
+            closing.close_year(appraisers[commune.id], commune, data)

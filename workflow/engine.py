@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import select
 from transitions import MachineError
 
-from . import clock, deadlines, writes
+from . import clock, deadlines, validity, writes
 from .authz import Actor, actor_of, province_of
 from .chains import chain_for
 from .db import db
@@ -33,6 +33,7 @@ from .errors import Conflict, GuardRefused, InvalidAction, NotAuthorized, NotFou
 from .models import Application, Evidence
 from .rubrics import spec
 from .states import Step, Subject
+from .states.guards import level_ready
 
 apps = Application.__table__
 
@@ -126,6 +127,11 @@ def _decide(d: Definition, row: _Row, action: str, actor: Actor, reason: str | N
         disadvantaged=row.area_class == "disadvantaged", rubric=spec(row.rubric_id), score_total=row.score_total,
         score_min=row.score_min, scored_count=row.scored_count, target_level=row.target_level,
         evidence_codes=evidence, reason=(reason or "").strip() or None, payload=payload)
+    if level_ready in step.guards and validity.level_rule(row.title, row.target_level):
+        # issue 12: the level's requirement reads the subject's history (its other recognitions); XHT subjects
+        # are their commune, whose path is part of a batch's judged case, so the answer is shared soundly
+        key = db.session.scalar(select(apps.c.subject_key).where(apps.c.id == row.id))
+        subject.prerequisite, subject.on = validity.prerequisite(row.title, row.target_level, key), on
     try:
         d.machine.events[action].trigger(subject)
     except MachineError as exc:  # the step table and the machine disagree: a definition bug, reported plainly

@@ -274,3 +274,21 @@ MESSAGES.update({
     "mass_action_refused": ("Không thực hiện được thao tác với hồ sơ này.", "The action could not be taken on "
                                                                                "this file."),
 })
+
+
+# Validity and renewal (issue 12 §3, part G: workflow/validity.py, the level rule in titles.json "validity")
+MESSAGES.update({
+    "level2_too_soon": ("Xã được công nhận mức độ {required} ngày {since}; chỉ được đề nghị công nhận mức độ {level} "
+                        "sau {months} tháng kể từ ngày công nhận, tức từ ngày {from_day}.",
+                        "The commune was recognised at level {required} on {since}; level {level} may be sought "
+                        "only {months} months after that recognition, from {from_day}."),
+    "level2_no_level1": ("Xã chưa từng được công nhận mức độ {required}: chưa thể đề nghị công nhận mức độ {level}.",
+                         "The commune was never recognised at level {required}: level {level} cannot be sought "
+                         "yet."),
+    "not_renewable": ("Chỉ đề nghị công nhận lại được một kết quả đã công nhận của danh hiệu có thời hạn.",
+                      "Only a recognition of a title with a period of validity can be renewed."),
+    "renewal_exists": ("Kết quả này đã có hồ sơ đề nghị công nhận lại (hồ sơ #{id}).",
+                       "This recognition already has a renewal file (file #{id})."),
+    "no_open_campaign": ("Chưa có đợt đánh giá nào đang mở nhận hồ sơ của danh hiệu này trong tỉnh.",
+                         "No campaign of this title is open for nominations in the province."),
+})

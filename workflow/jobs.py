@@ -25,6 +25,7 @@ KINDS: dict[str, str] = {
     "import": "workflow.imports:run_import",
     "mass_action": "workflow.mass_actions:run_mass_action",  # issue 10, section 3: mass actions as jobs
     "decision": "workflow.decisions:run_decision",  # issue 10, section 3: a decision over more than one chunk
+    "decision_pdf": "workflow.papers.decision:run_decision_pdf",  # issue 12 s.1: a decision's PDF, chunk by chunk
 }
 
 

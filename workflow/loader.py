@@ -65,13 +65,17 @@ def load_chains(definition: dict[str, Any]) -> None:
 
 
 def load_reference_data() -> dict[str, Rubric]:
-    """Titles, every rubric file shipped in workflow/data, and the default chains. Returns rubrics by title."""
+    """Titles, every rubric file shipped in workflow/data, the default chains and the plans' targets
+    (workflow/data/targets.json). Returns rubrics by title."""
     load_titles()
     loaded = {}
     for path in sorted(DATA_DIR.glob("rubric_*.json")):
         r = load_rubric(json.loads(path.read_text(encoding="utf-8")))
         loaded[r.title_code] = r
     load_chains(data_file("chains.json"))
+    from .reports.targets import load_plans  # the plans' targets (issue 11); a province's once it is loaded
+
+    load_plans()
     return loaded
 
 

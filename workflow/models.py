@@ -15,6 +15,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    Numeric,
     String,
     Text,
     UniqueConstraint,
@@ -638,3 +639,275 @@ Index("ix_applications_undecided", Application.campaign_id, Application.unit_id,
       postgresql_where=text(_UNDECIDED), sqlite_where=text(_UNDECIDED))
 Index("ix_applications_decision", Application.decision_id, Application.full_name_folded, Application.id,
       postgresql_where=text("decision_id IS NOT NULL"), sqlite_where=text("decision_id IS NOT NULL"))
+
+
+# Part D of issue 11 (the annual report, workflow/reports/annual.py and closing.py): a commune's closing of a year's
+# figures, with the values it reports for the indicators the system does not compute and a snapshot of the computed
+# ones as they stood; and the December reminders to communes that have not closed (notifications/closing.py), one
+# per officer, commune, year and day.
+class ReportClosure(db.Model):
+    """A commune's year: closed (closed_at, closed_by) with what it reported, or reopened by the province (the last
+    reopening's who, when and why stay here; every closing and reopening is also an audit event)."""
+
+    __tablename__ = "report_closures"
+    __table_args__ = (
+        UniqueConstraint("unit_id", "year", name="uq_report_closures_unit_year"),
+        CheckConstraint("year BETWEEN 2000 AND 2100", name="year"),
+        CheckConstraint("(closed_at IS NULL) = (closed_by_id IS NULL)", name="closed"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    year: Mapped[int] = mapped_column(Integer)
+    closed_at: Mapped[datetime | None] = mapped_column(TZDateTime)
+    closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    reported: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
+    snapshot: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
+    reopened_at: Mapped[datetime | None] = mapped_column(TZDateTime)
+    reopened_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    reopen_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+
+    unit: Mapped[Unit] = relationship()
+    closed_by: Mapped[User | None] = relationship(foreign_keys=[closed_by_id])
+    reopened_by: Mapped[User | None] = relationship(foreign_keys=[reopened_by_id])
+
+
+class ClosingReminder(db.Model):
+    """One reminder to close a year, per officer, commune, year and day: the unique key makes the daily job safe
+    to run again the same day; the notice itself travels as an outbox row (kind "closing_reminder")."""
+
+    __tablename__ = "closing_reminders"
+    __table_args__ = (
+        UniqueConstraint("user_id", "unit_id", "year", "day", name="uq_closing_reminders_user_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    year: Mapped[int] = mapped_column(Integer)
+    day: Mapped[date] = mapped_column(Date)
+    outbox_id: Mapped[int] = mapped_column(ForeignKey("outbox_messages.id"))
+    created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+
+
+# Part B2 of issue 11 (the campaign's flow, workflow/reports/flow.py): files that reached, passed, were returned or
+# were rejected at each stage, a file counted once per (stage, outcome) however often it happened, kept like
+# StateCount by triggers (on audit_events INSERT, and on applications when a file is re-homed; migration
+# 0018_transition_counts); and the index of the weekly progress's files nominated per week.
+class TransitionCount(db.Model):
+    """How many files of a campaign at a unit (the unit itself, not its subtree) reached / passed / were returned
+    / were rejected at a stage (`outcome`), each file once per (stage, outcome): what the pass and return rates
+    read instead of reading the audit trail. Folded from TransitionCountDelta (workflow/reports/transitions.py)."""
+
+    __tablename__ = "transition_counts"
+    __table_args__ = (CheckConstraint("n >= 0", name="n"),)
+
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), primary_key=True)
+    stage: Mapped[str] = mapped_column(String(32), primary_key=True)
+    outcome: Mapped[str] = mapped_column(String(16), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class TransitionCountDelta(db.Model):
+    """A change to TransitionCount not yet folded in; triggers only ever INSERT here (as StateCountDelta)."""
+
+    __tablename__ = "transition_count_deltas"
+
+    id: Mapped[int] = mapped_column(BigIntegerId, primary_key=True)
+    unit_id: Mapped[int] = mapped_column(Integer)
+    campaign_id: Mapped[int] = mapped_column(Integer)
+    stage: Mapped[str] = mapped_column(String(32))
+    outcome: Mapped[str] = mapped_column(String(16))
+    n: Mapped[int] = mapped_column(Integer)
+
+
+# (The recognised side of the weekly progress and of lateness reads B1's ix_applications_holders.)
+Index("ix_applications_campaign_unit_created", Application.campaign_id, Application.unit_id, Application.created_at)
+# The list behind a pass/return figure ("the files returned at S") starts from the trail's facts, newest file first:
+# returns and rejections (from_state, action, application_id): the files of a rare outcome at a stage (0018).
+_SETBACKS = "action IN ('return', 'reject') AND from_state <> to_state"
+Index("ix_audit_events_setbacks", AuditEvent.from_state, AuditEvent.action, AuditEvent.application_id,
+      postgresql_where=text(_SETBACKS), sqlite_where=text(_SETBACKS))
+
+
+# Reports: plans, targets, denominators (issue 11, A; workflow/reports/targets.py, workflow/data/targets.json). A
+# plan (kế hoạch, quyết định) cites its text and covers years; it is national (province_id NULL) or a province's.
+# Its targets are percents per indicator and year, the plan's own (unit_id NULL) or a commune's (unit_id set); a
+# NULL value is a row the plan leaves empty (editable). Indicator codes are checked in code against
+# workflow/data/indicators.json (data, so a new indicator needs no migration). NULL unit_id in a unique key: two
+# partial unique indexes, one per case, the same on SQLite and PostgreSQL.
+class ReportPlan(db.Model):
+    """A plan that sets targets: its citation, who issued it and when, national or a province's, the years it
+    covers, how sure the figures are (C confirmed, P partly, ? not confirmed) and whether it is history (the plan
+    of a former province, kept for the record: shown, never applied)."""
+
+    __tablename__ = "report_plans"
+    __table_args__ = (
+        CheckConstraint("status IN ('C', 'P', '?')", name="status"),
+        CheckConstraint("first_year BETWEEN 2000 AND 2100 AND last_year BETWEEN first_year AND 2100", name="years"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    citation: Mapped[str] = mapped_column(Text)
+    issuer: Mapped[str] = mapped_column(String(200))
+    issued_on: Mapped[date | None] = mapped_column(Date)
+    province_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
+    first_year: Mapped[int] = mapped_column(Integer)
+    last_year: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(1), default="C", server_default="C")
+    is_history: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
+    note: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str | None] = mapped_column(Text)
+
+    province: Mapped[Unit | None] = relationship()
+
+
+class ReportTarget(db.Model):
+    """One target of a plan: indicator, year, percent (NULL: left empty), for the plan's scope or one unit."""
+
+    __tablename__ = "report_targets"
+    __table_args__ = (
+        CheckConstraint("year BETWEEN 2000 AND 2100", name="year"),
+        CheckConstraint("value IS NULL OR (value >= 0 AND value <= 100)", name="value"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("report_plans.id", ondelete="CASCADE"))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
+    indicator: Mapped[str] = mapped_column(String(32))
+    year: Mapped[int] = mapped_column(Integer)
+    value: Mapped[float | None] = mapped_column(Numeric(5, 2, asdecimal=False))
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    updated_at: Mapped[datetime | None] = mapped_column(TZDateTime)
+
+    plan: Mapped[ReportPlan] = relationship()
+    unit: Mapped[Unit | None] = relationship()
+
+
+Index("uq_report_targets_plan", ReportTarget.plan_id, ReportTarget.indicator, ReportTarget.year, unique=True,
+      postgresql_where=text("unit_id IS NULL"), sqlite_where=text("unit_id IS NULL"))
+Index("uq_report_targets_plan_unit", ReportTarget.plan_id, ReportTarget.unit_id, ReportTarget.indicator,
+      ReportTarget.year, unique=True, postgresql_where=text("unit_id IS NOT NULL"),
+      sqlite_where=text("unit_id IS NOT NULL"))
+
+
+class ReportDenominator(db.Model):
+    """What a figure is divided by, per unit and year: adults aged 15 and over ("adults"), communes and wards
+    ("communes"), staff of learning units ("unit_staff"); imported by an admin or seeded as demo figures."""
+
+    __tablename__ = "report_denominators"
+    __table_args__ = (
+        UniqueConstraint("unit_id", "year", "kind", name="uq_report_denominators_unit_year_kind"),
+        CheckConstraint("kind IN ('adults', 'communes', 'unit_staff')", name="kind"),
+        CheckConstraint("value >= 0", name="value"),
+        CheckConstraint("year BETWEEN 2000 AND 2100", name="year"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    year: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(16))
+    value: Mapped[int] = mapped_column(BigInteger)
+    source: Mapped[str] = mapped_column(Text, default="", server_default="")
+    is_demo: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    updated_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+
+    unit: Mapped[Unit] = relationship()
+
+
+# Part B1 of issue 11 (who holds a title on a date, workflow/reports/indicators.py; migration 0017_report_holders):
+# the holders of a title counted per unit from the index alone (campaign, unit, then the recognition date's range;
+# subject_key and id for "no later recognition of the same person"), and the ICT score of digital skills found by
+# criterion and threshold without reading the scores table.
+_HOLDING = "state = 'recognised'"
+Index("ix_applications_holders", Application.campaign_id, Application.unit_id, Application.recognised_at,
+      Application.subject_key, Application.id, postgresql_where=text(_HOLDING), sqlite_where=text(_HOLDING))
+# "No later recognition of the same person" probed person by person (a commune's or a branch's count).
+Index("ix_applications_holder_subject", Application.subject_key, Application.campaign_id, Application.recognised_at,
+      Application.id, postgresql_where=text(_HOLDING), sqlite_where=text(_HOLDING))
+Index("ix_scores_criterion_value", Score.criterion_code, Score.value, Score.application_id)
+
+
+# Part G of issue 12 (validity and renewal, workflow/validity.py; migration 0022_validity): a renewal links the new
+# file to the recognition it renews (a row per renewing file: the hot applications table keeps its columns), and the
+# reminders that a commune's XHT expires in 90 days (titles.json "validity" "remind_days_before"), one per
+# recognition and officer, so the daily job may run any number of times.
+class Renewal(db.Model):
+    """File `application_id` is the renewal (Đề nghị công nhận lại) of the recognition `renews_id`."""
+
+    __tablename__ = "renewals"
+    __table_args__ = (Index("ix_renewals_renews", "renews_id"),)
+
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), primary_key=True)
+    renews_id: Mapped[int] = mapped_column(ForeignKey("applications.id"))
+    created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+
+
+class ValidityReminder(db.Model):
+    """One reminder that a recognition expires soon, per recognition and officer (the notice is an outbox row of
+    kind "validity_reminder")."""
+
+    __tablename__ = "validity_reminders"
+    __table_args__ = (UniqueConstraint("application_id", "user_id", name="uq_validity_reminders_application_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    day: Mapped[date] = mapped_column(Date)
+    outbox_id: Mapped[int] = mapped_column(ForeignKey("outbox_messages.id"))
+    created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+
+
+# Part F1 of issue 12 (the decision as an official document, workflow/papers/decision.py; migration
+# 0021_decision_papers): which rendered PDF belongs to which decision, for which state of its list.
+class DecisionPaper(db.Model):
+    """The stored PDF of a decision (UPLOAD_DIR/papers/<file_name>): `fingerprint` is the list it was rendered
+    from (count, id sum, version sum of the decision's files); another fingerprint now means render again."""
+
+    __tablename__ = "decision_papers"
+
+    decision_id: Mapped[int] = mapped_column(ForeignKey("decisions.id"), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(128))
+    file_name: Mapped[str] = mapped_column(String(255))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(BigInteger)
+    pages: Mapped[int] = mapped_column(Integer)
+    names: Mapped[int] = mapped_column(Integer)
+    rendered_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+    job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id"))
+
+
+# Part F2 of issue 12 (certificates with a public check, workflow/papers/certificates.py; migration
+# 0020_certificates): a certificate per recognised file, its serial counted per province and year, its public code
+# unguessable (the verify page's key, never the id).
+class Certificate(db.Model):
+    """Giấy chứng nhận: one per recognised file (its decision's), serial "<province>-<year>-<seq:06>" with `seq`
+    allocated from CertificateCounter; `code` is secrets.token_urlsafe(24) (192 bits)."""
+
+    __tablename__ = "certificates"
+    __table_args__ = (UniqueConstraint("province_id", "year", "seq", name="uq_certificates_province_year_seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), unique=True)
+    decision_id: Mapped[int] = mapped_column(ForeignKey("decisions.id"), index=True)
+    province_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    year: Mapped[int] = mapped_column(Integer)
+    seq: Mapped[int] = mapped_column(Integer)
+    serial: Mapped[str] = mapped_column(String(40))  # printed; unique with its province and year (seq)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    issued_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+
+
+class CertificateCounter(db.Model):
+    """The last serial number given per (province, year): an UPDATE ... RETURNING of this row allocates a block,
+    and the row lock (PostgreSQL) or the database's write lock (SQLite) serialises concurrent decisions."""
+
+    __tablename__ = "certificate_counters"
+
+    province_id: Mapped[int] = mapped_column(ForeignKey("units.id"), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import exists, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from . import clock, deadlines
+from . import clock, deadlines, validity
 from .authz import Actor, actor_of, province_of
 from .chains import chain_for
 from .db import db
@@ -99,6 +99,7 @@ def create_application(campaign: Campaign, unit: Unit, actor, *, full_name: str 
         if target_level not in {lv for c in rubric.criteria for lv in c.levels}:
             raise GuardRefused("invalid_field", field="target_level", detail=str(target_level))
         key, duplicate = f"unit:{unit.id}", GuardRefused("duplicate_commune")
+    validity.require_level(campaign.title_code, target_level, key, clock.today())  # issue 12: XHT level 2
     live = select(Application.id).where(Application.campaign_id == campaign.id, Application.subject_key == key,
                                         Application.state != "withdrawn")
     if db.session.scalar(select(exists(live))):

@@ -67,6 +67,10 @@ from . import openapi_evidence  # noqa: E402, F401  (evidence in bulk: its paths
 from . import citizens, openapi_citizens  # noqa: E402, F401  (citizens across years and places)
 from . import imports, openapi_imports  # noqa: E402, F401  (spreadsheet import of nominees)
 from . import jobs, openapi_jobs  # noqa: E402, F401  (mass actions as jobs, issue 10)
+from . import openapi_targets, targets  # noqa: E402, F401  (targets and denominators, issue 11 A)
+from . import openapi_reports, reports  # noqa: E402, F401  (the annual report and coverage, issue 11)
+from . import openapi_records, records  # noqa: E402, F401  (signed recognition records, issue 12 s.5)
+from . import openapi_papers, papers  # noqa: E402, F401  (the decision's PDF, issue 12 s.1)
 
 errors.register(bp)
 

@@ -23,6 +23,7 @@ from workflow.models import Application, Evidence, TitleType, Unit
 from workflow.rubrics import spec
 from workflow.vocabulary import ACTIONS, STATES
 
+from ..views.report_lists import capped_list_count
 from . import bp
 from .auth import current_actor
 from .campaigns import visible_campaign
@@ -77,7 +78,24 @@ def detail(app: Application) -> dict[str, Any]:
         "created_at": iso(app.created_at), "state_changed_at": iso(app.state_changed_at),
         "allowed_actions": engine.allowed_actions(app, current_actor()),
         "flags": citizens.flags(app, current_actor()),  # citizens across years and places (workflow/citizens.py)
+        **_papers(app),  # issue 12: its decision, last day in force, the recognition it renews
     }
+
+
+def _papers(app: Application) -> dict[str, Any]:
+    """Issue 12 §3-4: the decision that recognised the file, its last day in force (workflow.validity) and the
+    recognition it renews (workflow.renewals), for the caller's eyes."""
+    from workflow import renewals, validity
+    from workflow.models import Decision
+
+    until = (validity.valid_until(app.campaign.title_code, validity.vn_day(app.recognised_at))
+             if app.recognised_at is not None and app.state in ("recognised", "revoked") else None)
+    decision = db.session.get(Decision, app.decision_id) if app.decision_id is not None else None
+    renewed = renewals.renews(app)
+    return {"valid_until": iso(until),
+            "decision": decision and {"id": decision.id, "number": decision.number,
+                                      "signed_on": iso(decision.signed_on)},
+            "renews_id": renewed.id if renewed is not None and current_actor().covers(renewed.unit.path) else None}
 
 
 # ---------------------------------------------------------------- reads
@@ -98,11 +116,15 @@ def list_applications():
     me = current_actor()
     filters = {"state": state, "unit_id": unit_id, "campaign_id": campaign_id}
     stmt = queries.applications(me, q=q, **filters)
+    listed = _report_list(errors)  # ?list=: the files behind a report figure (issue 11), as the queue shows them
     errors.raise_if_any()
     # The total: the summary's (exact, no COUNT over millions); a search's is the planner's estimate on
-    # PostgreSQL, else counted up to a cap.
+    # PostgreSQL, else counted up to a cap; a report's list is counted exactly up to queries.SEARCH_CAP.
     capped = estimated = False
-    if not q:
+    if listed is not None:
+        stmt = stmt.where(listed)
+        total, capped = capped_list_count(stmt)
+    elif not q:
         total = state_counts.count(me, **filters)
     elif (total := queries.estimate(stmt)) is not None:
         estimated = True
@@ -118,6 +140,24 @@ def list_applications():
     return {"items": [summary(a) for a in page.items], "page": 1 if first else None, "per_page": per_page,
             "total": total, "pages": -(-total // per_page) if first else None, "older": page.older,
             "newer": page.newer} | flags
+
+
+def _report_list(errors: FieldErrors):
+    """The WHERE clause of ?list= with its own parameters (workflow.reports.list_clause), or None without one; an
+    unknown name or a bad parameter is a field error like any other."""
+    from workflow.reports import LISTS, list_clause
+
+    name = request.args.get("list")
+    if not name:
+        return None
+    try:
+        clause = list_clause(name, request.args.to_dict())
+    except InvalidInput as exc:
+        errors.absorb(exc)
+        return None
+    if clause is None:
+        errors.add("list", "choice", choices=", ".join(sorted(LISTS)))
+    return clause
 
 
 @bp.get(f"/applications/<{ID}:app_id>")

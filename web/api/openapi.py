@@ -210,6 +210,9 @@ SCHEMAS: dict[str, Any] = {
             "evidence": {"type": "array", "items": ref("Evidence")},
             "closed_reason": nullable(STR), "recognised_at": DATETIME, "created_at": DATETIME,
             "state_changed_at": DATETIME,
+            # issue 12: the last day in force (titles.json "validity"), the decision, the recognition renewed
+            "valid_until": DATE, "renews_id": nullable(INT),
+            "decision": nullable({"type": "object", "properties": {"id": INT, "number": STR, "signed_on": DATE}}),
             "allowed_actions": {"type": "array", "items": {"type": "string", "enum": list(ACTIONS)},
                                 "description": "Workflow actions the caller may take now (scope, role, state); "
                                                "guards needing input are judged when the action is taken."}}},
@@ -303,6 +306,12 @@ PATHS: dict[str, Any] = {
                                           "ignored."},
                           {"name": "after", "in": "query", "schema": ID_INT,
                            "description": "Keyset paging: the page of files just newer than this id (`newer`)."},
+                          {"name": "list", "in": "query", "schema": {"type": "string", "maxLength": 32},
+                           "description": "The files behind a report figure (issue 11): `holders` (with `title` "
+                                          "CDHT or XHT and `on` YYYY-MM-DD), `digital` (with `on`), and the "
+                                          "campaign flow's lists (`funnel`, `stage`, `late`, `recognised_by`: "
+                                          "see each figure's `list_args`). Pass the list's own parameters as "
+                                          "they are; `total` is then the exact count."},
                           *PAGING]),
         "post": op("Create a nomination at the first stage",
                    {"201": {**body(ref("Application"), "Created"),

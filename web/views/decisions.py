@@ -29,7 +29,6 @@ from sqlalchemy import Select, select
 from notifications.jobs import launch
 from workflow import clock, jobs, queries
 from workflow import decisions as ops
-from workflow.authz import visible_units_clause
 from workflow.db import db
 from workflow.errors import GuardRefused, WorkflowError
 from workflow.inputs import MAX_INT
@@ -168,12 +167,21 @@ def _decision_or_404(decision_id: int) -> Decision:
     return decision
 
 
+def _decision_visible_or_404(decision_id: int) -> Decision:
+    """Issue 12 §4: a decision whoever covers its unit opens whole, and a branch or commune officer opens for its
+    own units' rows (read-only); anyone else gets 404. The whole list (and its papers) stays _decision_or_404."""
+    decision = db.session.get(Decision, decision_id) or abort(404)
+    if not ops.may_open(decision, actor()):
+        abort(404)
+    return decision
+
+
 @bp.get("/decisions")
 @login_required
 def decisions():
     me = actor()
     rows = list(db.session.scalars(select(Decision).join(Unit, Unit.id == Decision.unit_id)
-                                   .where(visible_units_clause(me, Unit.path))
+                                   .where(ops.visible_clause(me))  # issue 12: also those recognising my units
                                    .order_by(Decision.signed_on.desc(), Decision.id.desc()).limit(200)))
     return render_template("decisions.html", rows=rows, can_create=bool(me.roles() & {"district_approver",
                                                                                       "provincial_approver"}))
@@ -211,14 +219,14 @@ class ListPage:
 
 
 def _list_page(decision: Decision) -> ListPage:
-    total = ops.size(decision)
+    total = ops.scoped_size(decision, actor())  # issue 12: a lower level counts its own rows only
     per_page = int_arg("per_page", LIST_PER_PAGE, minimum=1, maximum=MAX_PER_PAGE)
     raw = (request.args.get("page") or "").strip()
     number = int_arg("page", None, minimum=1)
     if number is None:  # a number too large to be a page is "the end"; anything else the first
         number = MAX_INT if raw.isascii() and raw.isdigit() and raw.lstrip("0") else 1
     number = min(number, max(1, -(-total // per_page)))
-    items = ops.members_page(decision, actor(), (number - 1) * per_page, per_page) if total else []
+    items = ops.scoped_page(decision, actor(), (number - 1) * per_page, per_page) if total else []
     return ListPage(items=items, total=total, page=number, per_page=per_page)
 
 
@@ -229,9 +237,9 @@ def _percent(job: Job) -> int:
 @bp.get(f"/decisions/<{ID}:decision_id>")
 @login_required
 def decision(decision_id: int):
-    decision = _decision_or_404(decision_id)
+    decision = _decision_visible_or_404(decision_id)
     page = _list_page(decision)
-    job = ops.issuing_job(decision)
+    job = ops.issuing_job(decision) if ops.covers_whole(decision, actor()) else None  # issuing: the issuer's
     state = jobs.status(job, locale()) if job is not None else None
     running = job is not None and job.status in ("queued", "running") and not state["stalled"]
     resumed = job is not None and request.args.get("resumed") == "1" and job.status == "failed"
@@ -240,7 +248,8 @@ def decision(decision_id: int):
                            campaign=db.session.get(Campaign, decision.campaign_id), job=job, s=state,
                            running=running or resumed, resumable=resumable,
                            errors=(state["errors"][:SHOWN_ERRORS] if state else []),
-                           percent=_percent(job) if job is not None else 100)
+                           percent=_percent(job) if job is not None else 100,
+                           whole=ops.covers_whole(decision, actor()))
 
 
 def _issuing(decision_id: int) -> Job:
@@ -295,7 +304,7 @@ def _rows(decision: Decision) -> Iterator[list[object]]:
 @bp.get(f"/decisions/<{ID}:decision_id>.csv")
 @login_required
 def decision_csv(decision_id: int):
-    decision = _decision_or_404(decision_id)
+    decision = _decision_visible_or_404(decision_id)  # rows: ops.listing, scoped to the actor's units
     header = _header()
 
     def generate() -> Iterator[str]:
@@ -322,7 +331,7 @@ def decision_csv(decision_id: int):
 def decision_xlsx(decision_id: int):
     from openpyxl import Workbook
 
-    decision = _decision_or_404(decision_id)
+    decision = _decision_visible_or_404(decision_id)  # rows: ops.listing, scoped to the actor's units
     wb = Workbook(write_only=True)  # rows go to disk as they are appended
     ws = wb.create_sheet("Danh sach")
     for col, width in zip("ABCDEFGH", (6, 28, 14, 16, 40, 10, 16, 12), strict=True):

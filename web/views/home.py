@@ -67,7 +67,9 @@ def waiting_for_me() -> list[Waiting]:
         counts = summary.by_campaign_state(grant.unit_path, [c.id for c in mine])
         for campaign in mine:
             for state in acting_states(grant, campaign):
-                out.append(Waiting(grant, unit.name, campaign, state, counts.get((campaign.id, state), 0)))
+                n = counts.get((campaign.id, state), 0)
+                if n or campaign.closed_at is None:  # a closed campaign (past years) shows what still waits in it
+                    out.append(Waiting(grant, unit.name, campaign, state, n))
     return out
 
 
@@ -81,7 +83,14 @@ def returned_to_me(limit: int = 50) -> list[tuple[Application, AuditEvent]]:
 def index():
     return render_template("home.html", waiting=waiting_for_me(), returned=returned_to_me(),
                            unread=_unread_count(), current=current_campaigns(), today=clock.today(),
-                           next_deadline=deadlines.next_deadline)
+                           next_deadline=deadlines.next_deadline, headline=_headline())
+
+
+def _headline():
+    """Coverage and the XHT share against target for a provincial or commune officer (issue 11, web/views/reports)."""
+    from .reports import home_headlines
+
+    return home_headlines()
 
 
 def current_campaigns() -> list[Campaign]:

@@ -21,6 +21,7 @@ from workflow.vocabulary import ACTIONS, STATES
 from ..i18n import STATE_LABELS, locale
 from .common import ID, actor, int_arg, int_list, keyset, version_arg
 from .home import acting_states, campaigns_of
+from .report_lists import capped_list_count, report_list
 
 bp = Blueprint("review", __name__)
 BATCH_ACTIONS = ("approve", "submit", "return", "reject")
@@ -57,7 +58,9 @@ def _visible_units(most: int = 200) -> list[Unit]:
 @login_required
 def queue():
     me = actor()
-    state = request.args.get("state", "")
+    listed = report_list(request.args)  # the list behind a report figure (issue 11), or None
+    # A report's list shows its files in every state unless a state is chosen ("waiting for me" included).
+    state = request.args.get("state", "") if listed is None else (request.args.get("state") or "all")
     q = (request.args.get("q") or "").strip()
     filters = {"state": state if state in STATES else None, "unit_id": int_arg("unit"),
                "campaign_id": int_arg("campaign")}
@@ -65,12 +68,20 @@ def queue():
     pairs = waiting_pairs() if state == "" else None
     if pairs is not None:
         stmt = stmt.where(waiting_clause(pairs))
-    # The count from the summary (exact, no scan); a search is counted up to a cap and said so.
-    total = None if q else summary.count(me, pairs=pairs, **filters)
+    # The count from the summary (exact, no scan); a search is counted up to a cap and said so. A report's list
+    # is counted exactly up to queries.SEARCH_CAP (the figure it is behind, from the summaries, says the rest:
+    # counting a province's million files one by one would take seconds).
+    capped = False
+    if listed is None:
+        total = None if q else summary.count(me, pairs=pairs, **filters)
+    else:
+        stmt = stmt.where(listed.clause)
+        total, capped = capped_list_count(stmt)
     page = keyset(stmt, Application.id, total, per_page=25, max_per_page=200)
+    page.capped = page.capped or capped
     return render_template("queue.html", page=page, state=state, states=STATES, units=_visible_units(),
                            campaigns=campaigns_of(), batch_actions=BATCH_ACTIONS,
-                           lateness=deadlines.lateness_days, today=clock.today())
+                           lateness=deadlines.lateness_days, today=clock.today(), listed=listed)
 
 
 def render_detail(app: Application, error: str | None = None, status: int = 200):
@@ -166,3 +177,4 @@ def batch():
 # Recognition decisions: web/views/decisions.py registers its pages on this blueprint (review.new_decision,
 # review.decision, review.decision_csv, ...), so every link keeps its endpoint name.
 from . import decisions as _decisions  # noqa: E402, F401
+from . import validity as _validity  # noqa: E402, F401  (issue 12: valid until, expiry lists, renewal)

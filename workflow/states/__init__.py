@@ -14,12 +14,15 @@ class Subject:
     """What guards see of an application: plain attributes, loaded once (no ORM access inside the machine)."""
 
     __slots__ = ("id", "state", "version", "unit_path", "disadvantaged", "rubric", "score_total", "score_min",
-                 "scored_count", "target_level", "evidence_codes", "reason", "payload")
+                 "scored_count", "target_level", "evidence_codes", "reason", "payload",
+                 "prerequisite", "on")  # issue 12: a level's requirement (workflow.validity), judged as of `on`
 
     def __init__(self, **values: Any) -> None:
         self.evidence_codes = None
         self.reason = None
         self.payload = {}
+        self.prerequisite = None
+        self.on = None
         for k, v in values.items():
             setattr(self, k, v)
 

@@ -3,7 +3,7 @@ from datetime import datetime
 
 from . import Step, Subject
 from .closed import reject_step
-from .guards import passes_rubric
+from .guards import level_ready, passes_rubric
 
 STATES = ("final_approval",)
 
@@ -14,7 +14,7 @@ def _recognise(s: Subject, now: datetime) -> dict:
 
 def steps(state: str, prev: str | None, nxt: str, first: str) -> list[Step]:
     return [
-        Step("approve", state, "recognised", guards=(passes_rubric,), effects=_recognise),
+        Step("approve", state, "recognised", guards=(passes_rubric, level_ready), effects=_recognise),
         Step("return", state, prev, needs_reason=True),
         reject_step(state),
     ]

@@ -11,6 +11,13 @@ def evidence_complete(s: Subject) -> None:
         raise GuardRefused("evidence_missing", criteria=", ".join(missing))
 
 
+def level_ready(s: Subject) -> None:
+    """A level that requires a lower one (XHT level 2: level 1 at least 12 months before, titles.json "validity"
+    "levels"): the engine reads the subject's history into `s.prerequisite` before the machine runs."""
+    if s.prerequisite is not None:
+        s.prerequisite.check(s.on)
+
+
 def passes_rubric(s: Subject) -> None:
     s.rubric.judge(s.score_total, s.score_min, s.scored_count, level=s.target_level,
                    disadvantaged=s.disadvantaged)
