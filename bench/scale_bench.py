@@ -394,7 +394,8 @@ def routes(username: str, f: dict[str, Any]) -> list[tuple[str, str]]:
              ("reports list ?list=holders", f"/applications?list=holders&title=CDHT&on={f['year']}-12-01"
                                             f"&unit={f['branch'] if username.endswith('chihoi1') else home}"),
              *([] if username.endswith("chihoi1") else  # a province's or a commune's report, not a branch's
-               [("annual report /reports/annual", f"/reports/annual?unit={home}&year={f['year']}")])]
+               [("annual report /reports/annual", f"/reports/annual?unit={home}&year={f['year']}"),
+                ("home's headline figures /reports/headline", "/reports/headline")])]
     api = [*((f"API applications {label}".rstrip(), f"/api/v1/applications{query}") for label, query in queue),
            ("API deep page ?before=", f"/api/v1/applications?before={f['deep']}"),
            ("API page 2000 (OFFSET, kept for old clients)", "/api/v1/applications?page=2000"),

@@ -215,9 +215,12 @@ def test_home_shows_the_headline_figures_to_provincial_and_commune_officers(clie
         login(client, username)
         body = page(client, "/")
         assert 'id="home-headline"' in body and f'href="/reports/{unit.id}"' in body, username
-        assert "Công dân học tập" in visible_text(body)
+        assert 'data-fragment="/reports/headline"' in body  # the figures come apart, the page does not wait
+        figures = page(client, "/reports/headline")
+        assert "Công dân học tập" in visible_text(figures) and f'href="/reports/{unit.id}"' in figures
     login(client, "xa1.chihoi1")
     assert 'id="home-headline"' not in page(client, "/")
+    assert client.get("/reports/headline").status_code == 404  # a branch officer has no headline unit
 
 
 def test_the_demo_has_two_previous_years_of_history(app, runner, seeded):

@@ -83,6 +83,7 @@ def test_reports_drill_down_with_charts(live, new_page, artifacts):
     page.set_viewport_size(DESKTOP)
     log_in(page, live, "tinh.pheduyet")
     expect(page.locator("#home-headline")).to_be_visible()
+    expect(page.locator("#home-figure-1")).to_be_visible()  # fetched into the section after the page
     page.click("#nav-reports")
     expect(page.locator("h1")).to_contain_text(names[0])
     assert charts_drawn(page) >= 5

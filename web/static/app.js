@@ -1,6 +1,17 @@
 // Small progressive enhancement only: every page works without it.
 (function () {
   "use strict";
+  // A section whose content the server sends apart (data-fragment: the home page's headline figures), so the
+  // page itself does not wait for it; without scripts the section's own link leads there.
+  function fragment(section) {
+    fetch(section.dataset.fragment, {credentials: "same-origin", headers: {"Accept": "text/html"}})
+      .then(function (r) { return r.ok ? r.text() : null; })
+      .then(function (html) { if (html !== null) { section.innerHTML = html; } })
+      .catch(function () { /* the link stays */ });
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("[data-fragment]").forEach(fragment);
+  });
   // Live total and pass/fail while scoring (the server judges again on save).
   function scoring(form) {
     var inputs = form.querySelectorAll("input.score");

@@ -83,14 +83,15 @@ def returned_to_me(limit: int = 50) -> list[tuple[Application, AuditEvent]]:
 def index():
     return render_template("home.html", waiting=waiting_for_me(), returned=returned_to_me(),
                            unread=_unread_count(), current=current_campaigns(), today=clock.today(),
-                           next_deadline=deadlines.next_deadline, headline=_headline())
+                           next_deadline=deadlines.next_deadline, headline_unit=_headline_unit())
 
 
-def _headline():
-    """Coverage and the XHT share against target for a provincial or commune officer (issue 11, web/views/reports)."""
-    from .reports import home_headlines
+def _headline_unit():
+    """The unit whose headline figures a provincial or commune officer's home page shows (issue 11; the figures
+    themselves come from reports.home_headline)."""
+    from .reports import home_unit
 
-    return home_headlines()
+    return home_unit()
 
 
 def current_campaigns() -> list[Campaign]:

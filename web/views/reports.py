@@ -532,15 +532,32 @@ def to_xlsx(table: Table, unit: Unit) -> bytes:
 
 # --- the home page's headline figures (web/views/home.py) ---------------------------------------------------------
 
-def home_headlines() -> tuple[Unit, list[Headline]] | None:
-    """Coverage and the XHT share of the top unit of a provincial or commune officer, for the home page."""
+def home_unit() -> Unit | None:
+    """The top unit of a provincial or commune officer, whose headline figures the home page shows."""
     me = actor()
     grants = sorted((g for g in me.grants if g.role in HOME_ROLES and g.unit_level in ("province", "district",
                                                                                           "commune")),
                     key=lambda g: (g.unit_path.count("/"), g.unit_id))
-    if not grants:
+    return db.session.get(Unit, grants[0].unit_id) if grants else None
+
+
+@bp.get("/reports/headline")
+@roles_required(*REPORT_ROLES)
+def home_headline():
+    """The home page's headline figures, as a fragment the page fetches (counting a province's holders takes a
+    few hundred milliseconds at two million files: the home page itself does not wait for it)."""
+    got = home_headlines()
+    if got is None:
+        abort(404)
+    return render_template("_home_headline.html", headline=got, today=clock.today())
+
+
+def home_headlines() -> tuple[Unit, list[Headline]] | None:
+    """Coverage and the XHT share of the top unit of a provincial or commune officer, for the home page."""
+    me = actor()
+    unit = home_unit()
+    if unit is None:
         return None
-    unit = db.session.get(Unit, grants[0].unit_id)
     year = clock.today().year
     out = []
     for code, fn in (("cdht_coverage", indicators.coverage), ("xht_share", indicators.xht_share)):
