@@ -49,6 +49,15 @@ def test_api_cursor_paging_visits_every_file_once_both_ways(client, world):
     assert [i["id"] for i in deep["items"]] == mine[21:28] and deep["total"] == 30
 
 
+def test_a_unit_that_does_not_exist_holds_no_files(client, world):
+    """Found by the API fuzz test on PostgreSQL: an unknown unit's subtree is empty, not a query error."""
+    bulk_at_appraisal(world, 3)
+    db.session.commit()
+    body = client.get(f"{API}/applications", query_string={"unit": 10**9}, headers=bearer(world.approver)).get_json()
+    assert body["items"] == [] and body["total"] == 0
+    assert db.session.scalars(queries.applications(world.approver, unit_id=10**9)).all() == []
+
+
 def test_a_search_is_estimated_or_counted_up_to_a_cap_and_says_so(client, world, monkeypatch, is_pg):
     """PostgreSQL: a search's total is the planner's estimate, said so; elsewhere it is counted up to a cap, said
     so. Either way a list that fits on one page is counted exactly."""

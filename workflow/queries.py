@@ -28,9 +28,10 @@ def applications(actor, *, state: str | None = None, unit_id: int | None = None,
     if unit_id:
         # The unit's path as a value, not a subquery: the planner then knows how many units the prefix holds (a
         # province's 1,090, not its default guess of 5) and walks the id index for a page instead of sorting all.
-        path = db.session.scalar(select(Unit.path).where(Unit.id == unit_id)) or "\x00"  # digits and slashes
-        stmt = stmt.where(Unit.path.startswith(path))
-        units = units.where(Unit.path.startswith(path))
+        path = db.session.scalar(select(Unit.path).where(Unit.id == unit_id))
+        within = Unit.path.startswith(path) if path is not None else false()  # an unknown unit holds nothing
+        stmt = stmt.where(within)
+        units = units.where(within)
     few = list(db.session.scalars(units.limit(FEW_UNITS + 1)))
     if len(few) <= FEW_UNITS:
         # A commune's or a branch's files are a sliver of a province's: name their units, so that the planner
