@@ -18,6 +18,7 @@ from sqlalchemy import (
     Numeric,
     String,
     Text,
+    TypeDecorator,
     UniqueConstraint,
     text,
 )
@@ -29,7 +30,30 @@ from .vocabulary import AREA_CLASSES, LEVELS, ROLES, STATES
 
 Json = JSON().with_variant(JSONB(), "postgresql")
 BigIntegerId = BigInteger().with_variant(Integer, "sqlite")  # SQLite: INTEGER PRIMARY KEY is the rowid
-TZDateTime = DateTime(timezone=True)
+
+
+class UTCDateTime(TypeDecorator):
+    """A moment, stored in UTC on both databases. PostgreSQL's timestamptz does this itself; SQLite keeps text
+    without a zone, so an aware value (a Vietnamese midnight bounding a day's filter) is turned to UTC before it is
+    written or compared, and a value read back is UTC-aware as on PostgreSQL."""
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if dialect.name == "sqlite" and isinstance(value, datetime) and value.tzinfo is not None:
+            return value.astimezone(UTC).replace(tzinfo=None)
+        return value
+
+    def process_literal_param(self, value, dialect):
+        return self.process_bind_param(value, dialect)
+
+    def process_result_value(self, value, dialect):
+        if isinstance(value, datetime) and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+
+TZDateTime = UTCDateTime()
 
 
 def utcnow() -> datetime:
@@ -437,6 +461,9 @@ class Notification(db.Model):
         UniqueConstraint("outbox_id", "user_id", "channel", name="uq_notifications_outbox_user_channel"),
         CheckConstraint("channel IN ('inapp', 'email')", name="channel"),
         Index("ix_notifications_user_created", "user_id", "created_at"),
+        # The header's unread count on every page (issue 13): only the unread in-app notices are in it.
+        Index("ix_notifications_unread", "user_id", postgresql_where=text("read_at IS NULL AND channel = 'inapp'"),
+              sqlite_where=text("read_at IS NULL AND channel = 'inapp'")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -90,10 +90,13 @@ def renewable(title_code: str) -> bool:
 
 
 def vn_day(moment) -> date:
-    """The Vietnam calendar day of a stored timestamp (recognised_at)."""
+    """The Vietnam calendar day of a stored timestamp (recognised_at); a naive one (SQLite keeps no zone) is UTC, as
+    stored, so a recognition at 23:00 UTC falls on the next Vietnamese day on either database."""
+    from datetime import UTC
+
     from . import clock
 
-    return moment.astimezone(clock.VN).date() if moment.tzinfo else moment.date()
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(clock.VN).date()
 
 
 def prior_recognitions(title_code: str, subject_key: str, min_level: int) -> list[date]:
