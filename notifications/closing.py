@@ -79,7 +79,7 @@ def notice(unit: str, unit_id: int, year: int, locale: str | None) -> tuple[str,
     lang = "en" if (locale or "").lower().startswith("en") else "vi"
     due = due_date(year)
     values = {"unit": unit, "unit_id": unit_id, "year": year,
-              "due": due.isoformat() if lang == "en" else due.strftime("%d/%m/%Y")}
+              "due": due.strftime("%d/%m/%Y")}
     return (unicodedata.normalize("NFC", SUBJECT[lang].format(**values))[:255],
             unicodedata.normalize("NFC", BODY[lang].format(**values)))
 

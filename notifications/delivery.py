@@ -17,7 +17,7 @@ from datetime import timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy import and_, exists, func, or_, select, update
 
 from workflow import clock
 from workflow.db import db
@@ -124,12 +124,15 @@ def _plan_set_password(rows, now) -> list[dict[str, Any]]:
 
 
 def _email_body(n) -> str:
-    """The body to send: a set-password e-mail gets its link now, from the user's current state."""
-    if n.kind != SET_PASSWORD:
-        return n.body
-    from workflow.admin.officers import set_password_url
+    """The body to send: a set-password e-mail gets its link now, from the user's current state; a notice about a
+    file gets the file's address (the in-app notice has its own "Open application" link instead)."""
+    from workflow.admin.officers import public_url, set_password_url
 
-    return messages.with_link(n.body, set_password_url(db.session.get(User, n.user_id)))
+    if n.kind == SET_PASSWORD:
+        return messages.with_link(n.body, set_password_url(db.session.get(User, n.user_id)))
+    if n.application_id is not None:
+        return n.body + f"{public_url()}/applications/{n.application_id}\n"
+    return n.body
 
 
 def _notice(row, person: recipients.Person, kind: str, application_id: int | None, subject: str, body: str,
@@ -148,8 +151,10 @@ def _plan_transitions(rows, now) -> list[dict[str, Any]]:
         select(Application.id, Application.full_name, Unit.path, Unit.name.label("unit_name"), Campaign.title_code)
         .join(Unit, Unit.id == Application.unit_id).join(Campaign, Campaign.id == Application.campaign_id)
         .where(Application.id.in_(app_ids))).all()}
-    events = {e.id: e for e in db.session.execute(
-        select(AuditEvent.id, AuditEvent.reason, AuditEvent.actor_name)
+    events = {e.id: e for e in db.session.execute(  # the actor by full name (the trail keeps the username)
+        select(AuditEvent.id, AuditEvent.reason,
+               func.coalesce(User.full_name, AuditEvent.actor_name).label("actor_name"))
+        .outerjoin(User, User.id == AuditEvent.actor_id)
         .where(AuditEvent.id.in_({r.event_id for r in rows if r.event_id is not None}))).all()}
     directory = recipients.Directory(a.path for a in apps.values())
     out: list[dict[str, Any]] = []
@@ -211,7 +216,7 @@ def clock_date(value):
 def send_pending_emails(outbox_ids: list[int]) -> tuple[int, int]:
     """Send each undelivered e-mail of these outbox rows once; return (sent, failed)."""
     pending = db.session.execute(
-        select(nt.c.id, nt.c.subject, nt.c.body, nt.c.kind, nt.c.user_id, User.email)
+        select(nt.c.id, nt.c.subject, nt.c.body, nt.c.kind, nt.c.user_id, nt.c.application_id, User.email)
         .join(User, User.id == nt.c.user_id)
         .where(nt.c.outbox_id.in_(outbox_ids), nt.c.channel == "email", nt.c.delivered_at.is_(None))
         .order_by(nt.c.id)).all()

@@ -93,15 +93,15 @@ def run(now: datetime | None = None) -> dict[str, int]:
 SUBJECT = {"vi": "{unit}: kết quả công nhận {title} hết hiệu lực ngày {until}",
            "en": "{unit}: the {title} recognition ends on {until}"}
 BODY = {"vi": "Kết quả công nhận {title} của {unit} có hiệu lực đến hết ngày {until}.\nĐể được công nhận lại, lập "
-              "hồ sơ «Đề nghị công nhận lại» tại trang hồ sơ: /applications/{app_id}\n",
+              "hồ sơ «Đề nghị công nhận lại» tại trang hồ sơ.\n",
         "en": "The {title} recognition of {unit} is in force through {until}.\nTo be recognised again, file a "
-              "renewal («Đề nghị công nhận lại») from the file's page: /applications/{app_id}\n"}
+              "renewal («Request recognition again») from the file's page.\n"}
 
 
 def notice(unit: str, title: str, app_id: int, until: date, locale: str | None) -> tuple[str, str]:
     lang = "en" if (locale or "").lower().startswith("en") else "vi"
     values = {"unit": unit, "title": title, "app_id": app_id,
-              "until": until.isoformat() if lang == "en" else until.strftime("%d/%m/%Y")}
+              "until": until.strftime("%d/%m/%Y")}
     return (unicodedata.normalize("NFC", SUBJECT[lang].format(**values))[:255],
             unicodedata.normalize("NFC", BODY[lang].format(**values)))
 

@@ -5,38 +5,34 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
-STAGE_LABELS = {
-    "vi": {
-        "evidence_collection": "thu thập minh chứng",
-        "branch_scoring": "chấm điểm tại chi hội",
-        "self_assessment": "tự đánh giá",
-        "commune_appraisal": "thẩm định cấp xã",
-        "upper_appraisal": "thẩm định cấp trên",
-        "final_approval": "phê duyệt công nhận",
-        "recognised": "đã công nhận",
-        "rejected": "không công nhận",
-        "withdrawn": "đã rút",
-        "revoked": "đã thu hồi",
-    },
-    "en": {
-        "evidence_collection": "evidence collection",
-        "branch_scoring": "branch scoring",
-        "self_assessment": "self-assessment",
-        "commune_appraisal": "commune appraisal",
-        "upper_appraisal": "upper-level appraisal",
-        "final_approval": "final approval",
-        "recognised": "recognised",
-        "rejected": "rejected",
-        "withdrawn": "withdrawn",
-        "revoked": "revoked",
-    },
-}
+
+def stage_label(state: str, locale: str | None) -> str:
+    """A state's label as the pages word it: the one place is workflow/labels.py STATE_LABELS (the app's catalogue,
+    shared by pages and worker, workflow/appbase.py), so a notice and a page never name a stage differently."""
+    from flask import has_app_context
+    from flask_babel import force_locale
+
+    from workflow.labels import STATE_LABELS
+
+    if state not in STATE_LABELS or not has_app_context():
+        return state
+    with force_locale(lang(locale)):
+        return str(STATE_LABELS[state])
+
+
+def title_label(code: str, locale: str | None) -> str:
+    """A title's name in the reader's language ("Công dân học tập"), never its code."""
+    from workflow import validity
+
+    title = validity.titles().get(code) or {}
+    return title.get("name_en" if lang(locale) == "en" else "name_vi") or title.get("name_vi") or code
+
 
 # (audience, event) -> subject template; event is the action, or "recognised" for the final approval.
 SUBJECTS = {
     "vi": {
         ("owner", "return"): "Hồ sơ {name} ({title}) bị trả lại để bổ sung",
-        ("owner", "approve"): "Hồ sơ {name} ({title}) đã được thông qua, chuyển sang bước {stage}",
+        ("owner", "approve"): "Hồ sơ {name} ({title}) đã được thông qua, chuyển sang bước «{stage}»",
         ("owner", "recognised"): "Hồ sơ {name} ({title}) đã được công nhận",
         ("owner", "reject"): "Hồ sơ {name} ({title}) không được công nhận",
         ("owner", "revoke"): "Danh hiệu của {name} ({title}) đã bị thu hồi",
@@ -44,7 +40,7 @@ SUBJECTS = {
     },
     "en": {
         ("owner", "return"): "Application {name} ({title}) was returned for more evidence",
-        ("owner", "approve"): "Application {name} ({title}) was approved and moved to {stage}",
+        ("owner", "approve"): "Application {name} ({title}) was approved and moved to «{stage}»",
         ("owner", "recognised"): "Application {name} ({title}) was recognised",
         ("owner", "reject"): "Application {name} ({title}) was rejected",
         ("owner", "revoke"): "The title of {name} ({title}) was revoked",
@@ -53,10 +49,8 @@ SUBJECTS = {
 }
 
 BODY = {
-    "vi": "Hồ sơ số {id}: {name} ({title}).\nTừ bước «{from_stage}» sang «{stage}», người thực hiện: {actor}.\n"
-          "{reason}Xem hồ sơ: /applications/{id}\n",
-    "en": "Application no. {id}: {name} ({title}).\nFrom «{from_stage}» to «{stage}», by {actor}.\n"
-          "{reason}Open it: /applications/{id}\n",
+    "vi": "{name} — {title}.\nTừ bước «{from_stage}» sang «{stage}», người thực hiện: {actor}.\n{reason}",
+    "en": "{name} — {title}.\nFrom «{from_stage}» to «{stage}», by {actor}.\n{reason}",
 }
 REASON = {"vi": "Lý do: {reason}\n", "en": "Reason: {reason}\n"}
 
@@ -67,10 +61,6 @@ def _nfc(text: str) -> str:
 
 def lang(locale: str | None) -> str:
     return "en" if (locale or "").lower().startswith("en") else "vi"
-
-
-def stage_label(state: str, locale: str) -> str:
-    return STAGE_LABELS[lang(locale)].get(state, state)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +81,8 @@ def transition_notice(t: Transition, audience: str, locale: str | None) -> tuple
     """(subject, body) for one reader: `audience` is "owner" (the applicant's side) or "next" (work arrives)."""
     lg = lang(locale)
     event = "work" if audience == "next" else ("recognised" if t.dest == "recognised" else t.action)
-    values = {"name": t.name, "title": t.title, "id": t.application_id, "stage": stage_label(t.dest, lg),
+    values = {"name": t.name, "title": title_label(t.title, lg), "id": t.application_id,
+              "stage": stage_label(t.dest, lg),
               "from_stage": stage_label(t.source, lg), "actor": t.actor}
     subject = SUBJECTS[lg][(audience, event)].format(**values)
     reason = REASON[lg].format(reason=t.reason) if t.reason else ""
@@ -120,15 +111,15 @@ def digest_notice(day: date, lines: list[DigestLine], locale: str | None) -> tup
             [f"{escalations} hồ sơ chuyển lên cấp trên"] if escalations else [])
         subject = f"Nhắc việc ngày {when}: " + ", ".join(parts)
         kinds = {"reminder": "quá hạn", "escalation": "chuyển lên cấp trên"}
-        rows = [f"- Hồ sơ số {x.application_id} {x.name} ({x.title}): chờ ở bước «{stage_label(x.state, lg)}» "
+        rows = [f"- {x.name} — {title_label(x.title, lg)}: chờ ở bước «{stage_label(x.state, lg)}» "
                 f"{x.days} ngày, {kinds[x.kind]}" for x in lines]
         body = "Các hồ sơ sau đã chờ quá thời hạn của đợt đánh giá:\n" + "\n".join(rows) + "\n"
     else:
         parts = ([f"{reminders} overdue"] if reminders else []) + (
             [f"{escalations} escalated to you"] if escalations else [])
-        subject = f"Reminders for {day.isoformat()}: " + ", ".join(parts)
+        subject = f"Reminders for {when}: " + ", ".join(parts)
         kinds = {"reminder": "overdue", "escalation": "escalated"}
-        rows = [f"- Application no. {x.application_id} {x.name} ({x.title}): waiting at "
+        rows = [f"- {x.name} — {title_label(x.title, lg)}: waiting at "
                 f"«{stage_label(x.state, lg)}» for {x.days} days, {kinds[x.kind]}" for x in lines]
         body = "These applications have waited longer than the campaign allows:\n" + "\n".join(rows) + "\n"
     return _nfc(subject[:255]), _nfc(body)

@@ -121,7 +121,8 @@ def test_batch_gives_a_result_per_item(client, world):
     assert results[999999]["error"]["code"] == "not_found"
     assert results[wrong_state.id]["error"]["code"] == "invalid_action"
     assert results[wrong_state.id]["error"]["message"] == (
-        "«approve» is not possible while the application is in state «branch_scoring».")
+        "«Approve» is not possible while the application is in state «Branch scoring».")  # issue 13: labels
+    assert results[wrong_state.id]["error"]["params"] == {"action": "approve", "state": "branch_scoring"}
 
 
 def test_audit_verify_for_auditors_only(client, world):
@@ -182,7 +183,8 @@ def test_wrong_role_403_in_scope(client, world):
                        headers=bearer(world.approver))  # in scope, but the commune approves this stage
     assert resp.status_code == 403
     err = error_of(resp)
-    assert err["code"] == "wrong_role" and "commune_appraisal" in err["message"]
+    assert err["code"] == "wrong_role" and "«Xã thẩm định»" in err["message"]  # issue 13: the stage's label
+    assert err["params"]["state"] == "commune_appraisal"
 
 
 def test_create_in_a_unit_outside_scope_is_403(client, world):
@@ -305,16 +307,18 @@ def test_pass_rule_refusal_422(client, world):
 
 def test_create_field_errors_422(client, world):
     resp = client.post(f"{API}/applications", headers=bearer(world.officer(), "en"), json=new_body(
-        world, citizen_id="12345", date_of_birth="30/04/1990", full_name=17, unit="5", campaign=True))
+        world, citizen_id="12345", date_of_birth="30/02/1990", full_name=17, unit="5", campaign=True))
     assert resp.status_code == 422
     err = error_of(resp)
     assert err["code"] == "invalid_input"
     assert err["fields"] == {"citizen_id": "A citizen ID has exactly 12 digits.",
-                             "date_of_birth": "Must be a date as YYYY-MM-DD.", "full_name": "Must be a string.",
-                             "unit": "Must be an integer.", "campaign": "Must be an integer."}
+                             "date_of_birth": "Must be a real date, as dd/mm/yyyy (for example 01/12/2026) or "
+                                              "YYYY-MM-DD.",
+                             "full_name": "Must be a string.", "unit": "Must be an integer.",
+                             "campaign": "Must be an integer."}
     vi = client.post(f"{API}/applications", headers=bearer(world.officer()),
                      json=new_body(world, date_of_birth="2999-01-01", citizen_id="00119000077a"))
-    assert error_of(vi)["fields"] == {"date_of_birth": "Ngày sinh phải từ 1900-01-01 đến hôm nay.",
+    assert error_of(vi)["fields"] == {"date_of_birth": "Ngày sinh phải từ 01/01/1900 đến hôm nay.",
                                       "citizen_id": "Số CCCD phải gồm đúng 12 chữ số."}
     missing = client.post(f"{API}/applications", headers=bearer(world.officer()), json={})
     assert set(error_of(missing)["fields"]) == {"campaign", "unit", "full_name", "citizen_id", "date_of_birth"}

@@ -105,8 +105,9 @@ def test_withdraw_and_reject(world):
     officer, appraiser = world.officer(), world.appraiser()
     a = world.new_cdht()
     db.session.commit()
-    step(a, "withdraw", officer)
-    assert a.state == "withdrawn"
+    refused(a, "withdraw", officer, GuardRefused)  # issue 13: a withdrawal says why
+    step(a, "withdraw", officer, reason="Người được đề cử chuyển nơi cư trú")
+    assert a.state == "withdrawn" and a.closed_reason == "Người được đề cử chuyển nơi cư trú"
     b = world.new_cdht()
     add_all_evidence(b, officer)
     db.session.commit()

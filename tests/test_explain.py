@@ -413,3 +413,16 @@ def test_home_counts_and_returned_files(scale, who):
 
     _, sent = run_captured(home)
     assert_plans_clean(sent)
+
+
+@pytest.mark.parametrize("q", ["nguyen van 1234", "nguyen van", "024068", "khong ai"])
+@pytest.mark.parametrize("who", [AUDITOR, NATIONAL], ids=["province", "national"])
+def test_audit_log_search(scale, who, q):
+    """The audit log's search (issue 13): the matching files within scope (the queue's indexes, at most
+    SEARCH_CAP), then their events through ix_audit_events_application, paged by cursor; no sequential scan."""
+    def page(**cursor) -> tuple[int | None, list[int]]:
+        ids, _ = queries.audit_search_ids(who, q)
+        got = queries.audit_log_page(who, per_page=50, application_ids=ids, **cursor)
+        return got.older, [e.id for e in got.items]
+
+    two_pages_clean(page)

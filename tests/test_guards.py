@@ -112,7 +112,7 @@ def test_second_application_for_same_citizen_from_another_commune(world):
 def test_withdrawn_application_frees_the_citizen_id(world):
     first = world.new_cdht(0, citizen_id="027190005555")
     db.session.commit()
-    engine.fire(first, "withdraw", world.officer(0))
+    engine.fire(first, "withdraw", world.officer(0), reason="Trùng hồ sơ")
     db.session.commit()
     second = world.new_cdht(1, citizen_id="027190005555")
     db.session.commit()

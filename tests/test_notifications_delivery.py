@@ -91,7 +91,7 @@ def test_rolled_back_transition_never_sends_a_notice(notif_app, smtp_sink, world
     assert db.session.get(Application, app.id).state == "commune_appraisal"
     assert not [n for n in db.session.scalars(select(Notification)) if n.application_id == app.id
                 and n.kind == "transition" and "phê duyệt" in n.subject]
-    assert not [m for m in smtp_sink.messages if f"Hồ sơ số {app.id}:" in m.body and "phê duyệt" in m.body]
+    assert not [m for m in smtp_sink.messages if f"/applications/{app.id}\n" in m.body and "phê duyệt" in m.body]
 
 
 def test_commit_kicks_the_relay_and_notices_say_what_happened(notif_app, smtp_sink, world):
@@ -114,14 +114,15 @@ def test_commit_kicks_the_relay_and_notices_say_what_happened(notif_app, smtp_si
     mine = db.session.scalars(select(Notification).where(Notification.user_id == officer.id,
                                                          Notification.channel == "inapp")
                               .order_by(Notification.id.desc())).first()
-    assert mine.subject == "Application Nguyễn Văn An (CDHT) was returned for more evidence"
+    assert mine.subject == "Application Nguyễn Văn An (Learning Citizen) was returned for more evidence"
     assert "Reason: Thiếu minh chứng tiêu chí 3" in mine.body
     # The appraiser acted, so hears nothing of it; the approver is not concerned by a return.
     last_outbox = db.session.scalar(select(func.max(OutboxMessage.id)))
     assert set(notices().keys()) >= {(last_outbox, officer.id)}
     assert {u for (o, u) in notices() if o == last_outbox} == {officer.id}
     mail = [m for m in smtp_sink.messages if m.rcpt == officer.email]
-    assert [m.subject for m in mail][-1] == "Application Nguyễn Văn An (CDHT) was returned for more evidence"
+    assert [m.subject for m in mail][-1] == ("Application Nguyễn Văn An (Learning Citizen) was returned for more "
+                                             "evidence")
 
 
 def test_vietnamese_by_default_and_work_arrives_for_the_next_stage(notif_app, smtp_sink, world):
@@ -129,18 +130,18 @@ def test_vietnamese_by_default_and_work_arrives_for_the_next_stage(notif_app, sm
     work()
     approver_notes = db.session.scalars(select(Notification.subject).where(
         Notification.user_id == world.approver.id, Notification.channel == "inapp")).all()
-    assert approver_notes == ["Hồ sơ Nguyễn Văn An (CDHT) đang chờ bạn: phê duyệt công nhận"]
+    assert approver_notes == ["Hồ sơ Nguyễn Văn An (Công dân học tập) đang chờ bạn: Chờ phê duyệt"]
     engine.fire(app.id, "approve", world.approver)
     db.session.commit()
     work()
     officer_notes = db.session.scalars(select(Notification.subject).where(
         Notification.user_id == world.officer().id, Notification.channel == "inapp")
         .order_by(Notification.id)).all()
-    assert officer_notes[-1] == "Hồ sơ Nguyễn Văn An (CDHT) đã được công nhận"
+    assert officer_notes[-1] == "Hồ sơ Nguyễn Văn An (Công dân học tập) đã được công nhận"
     # Branch-internal steps (evidence -> scoring -> commune) tell only the commune when work arrives for it.
     submitted = db.session.scalars(select(Notification.subject).where(
         Notification.user_id == world.appraiser().id, Notification.channel == "inapp")).all()
-    assert submitted == ["Hồ sơ Nguyễn Văn An (CDHT) đang chờ bạn: thẩm định cấp xã"]
+    assert submitted == ["Hồ sơ Nguyễn Văn An (Công dân học tập) đang chờ bạn: Xã thẩm định"]
     assert all(m.subject for m in smtp_sink.messages)
 
 
@@ -214,7 +215,7 @@ def test_exhausted_retries_are_listed_and_an_admin_requeue_delivers(notif_app, s
     assert admin.failed_jobs() == []
     db.session.rollback()
     assert db.session.get(OutboxMessage, outbox_id).delivered_at is not None
-    mine = [m for m in smtp_sink.messages if f"Hồ sơ số {app.id}:" in m.body]
+    mine = [m for m in smtp_sink.messages if m.body.endswith(f"/applications/{app.id}\n")]
     assert sorted(m.rcpt for m in mine) == sorted([world.officer().email, world.approver.email])
 
 

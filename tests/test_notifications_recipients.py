@@ -26,8 +26,8 @@ def test_three_tier_chain_sends_work_to_the_district(world3):
     engine.fire(app.id, "reject", world3.approver, reason="Không đủ điều kiện")
     db.session.commit()
     deliver_all()
-    assert inbox(world3.approver) == ["Hồ sơ Nguyễn Văn An (CDHT) đang chờ bạn: phê duyệt công nhận"]
-    assert inbox(world3.officer())[-1] == "Hồ sơ Nguyễn Văn An (CDHT) không được công nhận"
+    assert inbox(world3.approver) == ["Hồ sơ Nguyễn Văn An (Công dân học tập) đang chờ bạn: Chờ phê duyệt"]
+    assert inbox(world3.officer())[-1] == "Hồ sơ Nguyễn Văn An (Công dân học tập) không được công nhận"
     body = db.session.scalar(select(Notification.body).where(Notification.user_id == world3.officer().id)
                              .order_by(Notification.id.desc()))
     assert "Lý do: Không đủ điều kiện" in body
@@ -43,10 +43,10 @@ def test_xht_the_commune_is_the_owner_and_the_province_approves(world):
     db.session.commit()
     deliver_all()
     name = xht.unit.name
-    assert inbox(world.approver) == [f"Hồ sơ {name} (XHT) đang chờ bạn: thẩm định cấp trên"]
+    assert inbox(world.approver) == [f"Hồ sơ {name} (Xã học tập) đang chờ bạn: Cấp trên thẩm định"]
     assert inbox(world.appraiser(0)) == [
-        f"Hồ sơ {name} (XHT) đã được thông qua, chuyển sang bước phê duyệt công nhận",
-        f"Hồ sơ {name} (XHT) đã được công nhận"]
+        f"Hồ sơ {name} (Xã học tập) đã được thông qua, chuyển sang bước «Chờ phê duyệt»",
+        f"Hồ sơ {name} (Xã học tập) đã được công nhận"]
 
 
 def test_every_notice_is_stored_once_however_often_delivery_runs(world):
@@ -64,4 +64,4 @@ def test_revocation_tells_the_branch(world):
     engine.fire(app.id, "revoke", world.approver, reason="Phát hiện gian lận")
     db.session.commit()
     deliver_all()
-    assert inbox(world.officer())[-1] == "Danh hiệu của Nguyễn Văn An (CDHT) đã bị thu hồi"
+    assert inbox(world.officer())[-1] == "Danh hiệu của Nguyễn Văn An (Công dân học tập) đã bị thu hồi"

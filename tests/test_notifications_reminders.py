@@ -61,7 +61,9 @@ def test_reminder_then_escalation_one_digest_a_day(notif_app, smtp_sink, world_t
                                     ("email", "Nhắc việc ngày 15/10/2025: 1 hồ sơ quá hạn")]
     body = db.session.scalar(select(Notification.body).where(Notification.user_id == appraiser.id,
                                                              Notification.kind == "digest"))
-    assert f"Hồ sơ số {a1.id} " in body and f"Hồ sơ số {a2.id} " in body and "14 ngày" in body
+    # issue 13: the files by name and title, not by number
+    assert body.count(f"- {a1.full_name} — Công dân học tập: chờ ở bước «Xã thẩm định» 14 ngày") == 2
+    assert a2.full_name == a1.full_name
     mails = [m for m in smtp_sink.messages if m.subject.startswith("Nhắc việc")]
     assert sorted(m.rcpt for m in mails) == sorted([appraiser.email, approver.email])
 
@@ -106,7 +108,7 @@ def test_english_digest_for_english_users(notif_app, world_t0, time_machine):
     at(time_machine, 14, 1)
     reminders.run()
     work()
-    assert digests_of(world_t0.appraiser())[0] == ("inapp", "Reminders for 2025-10-15: 1 overdue")
+    assert digests_of(world_t0.appraiser())[0] == ("inapp", "Reminders for 15/10/2025: 1 overdue")
 
 
 def test_rq_scheduler_runs_the_daily_job_at_seven(notif_app, world_t0, time_machine):

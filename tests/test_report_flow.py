@@ -163,7 +163,7 @@ def test_the_funnel_equals_the_per_state_counts_and_its_lists(world):
     cdht_at(world, "final_approval")
     cdht_at(world, "branch_scoring", commune=1)
     withdrawn = cdht_at(world, "evidence_collection")
-    engine.fire(withdrawn, "withdraw", world.officer())
+    engine.fire(withdrawn, "withdraw", world.officer(), reason="Chuyển nơi cư trú")
     bulk_at_appraisal(world, 5)
     db.session.commit()
     figures = flow.funnel(world.approver, world.province, world.cdht)
@@ -209,7 +209,7 @@ def test_lateness_across_the_deadlines(world, time_machine):
     assert late(clock.today()) == {"evidence_collection": 1, "branch_scoring": 1, "commune_appraisal": 1,
                                    "final_approval": 1}
     engine.fire(waiting, "approve", world.approver)  # recognised a day after the decision deadline
-    engine.fire(collecting, "withdraw", world.officer())
+    engine.fire(collecting, "withdraw", world.officer(), reason="Chuyển nơi cư trú")
     db.session.commit()
     assert late(clock.today()) == {"branch_scoring": 1, "commune_appraisal": 1, "recognised": 1}
     assert late(clock.today() - timedelta(1)) == {"branch_scoring": 1, "commune_appraisal": 1}

@@ -34,7 +34,7 @@ def _approve_at_commune(world, sink, mail_down: bool = False) -> tuple[int, int]
 
 
 def _mails_for(sink, app_id: int) -> list[str]:
-    return sorted(m.rcpt for m in sink.messages if f"Hồ sơ số {app_id}:" in m.body)
+    return sorted(m.rcpt for m in sink.messages if m.body.rstrip().endswith(f"/applications/{app_id}"))
 
 
 def test_admin_requeues_a_failed_job_from_the_page_and_the_notice_is_delivered(notif_app, smtp_sink, client,

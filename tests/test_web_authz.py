@@ -55,7 +55,7 @@ def _post(client, application, action: str):
         return client.post(f"/applications/{a.id}/scores",
                            data={"score-1.1": "8", "version": a.version, "reason": "Điều chỉnh theo minh chứng"})
     return client.post(f"/applications/{a.id}/actions/{action}",
-                       data={"version": a.version, "reason": "Lý do kiểm thử"})
+                       data={"version": a.version, "reason": "Lý do kiểm thử", "confirm": "yes"})
 
 
 def _snapshot(app_id: int) -> tuple:
@@ -103,8 +103,9 @@ def test_view_matrix(client, world, role, own):
     for page in pages:
         assert client.get(page).status_code == (200 if own else 404), page
     listed = client.get("/applications?state=all").get_data(as_text=True)
-    assert (f"/applications/{application.id}\"" in listed) == own
-    batch = client.post("/applications/batch", data={"action": "approve", "ids": [application.id]})
+    # the row links to the file with the queue's filter (?from=, for "next file")
+    assert (f"/applications/{application.id}?from=" in listed) == own
+    batch = client.post("/applications/batch", data={"action": "approve", "ids": [application.id], "confirm": "yes"})
     assert batch.status_code == 200
     assert (application.full_name in batch.get_data(as_text=True)) == own
     assert _snapshot(application.id)[0] == ("final_approval" if own and role == "commune_appraiser"

@@ -49,8 +49,8 @@ def test_nomination_form_validates_and_creates(client, world):
         "subject_group": "9"})
     assert bad.status_code == 422
     body = text(bad)
-    for message in ("Vui lòng nhập họ và tên.", "Vui lòng nhập ngày sinh hợp lệ.", "Số CCCD phải gồm đúng 12 chữ số.",
-                    "Vui lòng chọn nhóm đối tượng."):
+    for message in ("Vui lòng nhập họ và tên.", "Nhập ngày sinh theo dạng dd/mm/yyyy, ví dụ 17/05/1980.",
+                    "Số CCCD phải gồm đúng 12 chữ số.", "Vui lòng chọn nhóm đối tượng."):
         assert message in body
     assert db.session.scalar(select(func.count()).select_from(Application)) == 0
     assert "Vui lòng chọn nơi cư trú." in body
@@ -149,12 +149,12 @@ def test_whole_chain_with_return_and_resubmission(client, world):
     assert client.post(f"/applications/{app_id}/scores", data=adjust).status_code == 302
     assert fresh(app_id).score_total == 91
     assert client.post(f"/applications/{app_id}/actions/approve",
-                       data={"version": fresh(app_id).version}).status_code == 302
+                       data={"version": fresh(app_id).version, "confirm": "yes"}).status_code == 302
     assert fresh(app_id).state == "final_approval"
 
     login(client, world.approver)
     assert client.post(f"/applications/{app_id}/actions/approve",
-                       data={"version": fresh(app_id).version}).status_code == 302
+                       data={"version": fresh(app_id).version, "confirm": "yes"}).status_code == 302
     assert fresh(app_id).state == "recognised"
     actions = [e.action for e in db.session.scalars(select(AuditEvent).where(AuditEvent.application_id == app_id)
                                                    .order_by(AuditEvent.id))]
@@ -167,10 +167,14 @@ def test_stale_page_gets_a_clear_conflict(client, world):
     login(client, world.appraiser())
     assert client.post(f"/applications/{application.id}/actions/return",
                        data={"version": seen, "reason": "Thiếu biên bản bình xét"}).status_code == 302
-    stale = client.post(f"/applications/{application.id}/actions/approve", data={"version": seen})
+    stale = client.post(f"/applications/{application.id}/actions/approve", data={"version": seen, "confirm": "yes"})
     assert stale.status_code == 409
     body = text(stale)
-    assert "Hồ sơ vừa được người khác thay đổi" in body and "Vui lòng tải lại" in body
+    # issue 13 (finding 12): who changed the file, when and what, and "Tải lại"; never a version number
+    appraiser = world.appraiser().full_name
+    assert re.search(rf"{re.escape(appraiser)} đã thay đổi hồ sơ này lúc \d\d:\d\d \d\d/\d\d/\d{{4}}, sau khi bạn "
+                     r"mở trang: chuyển hồ sơ từ «Xã thẩm định» sang «Chi hội chấm điểm»", body)
+    assert "Tải lại" in body and "phiên bản" not in body.lower()
     assert fresh(application.id).state == "branch_scoring"
 
 
@@ -186,7 +190,8 @@ def test_batch_approve_reports_per_item(client, world):
     failing = bulk_at_appraisal(world, 1, total=50)
     other = cdht_at(world, "commune_appraisal", commune=1)
     login(client, world.appraiser())
-    response = client.post("/applications/batch", data={"action": "approve", "ids": ids + failing + [other.id]})
+    response = client.post("/applications/batch", data={"action": "approve", "ids": ids + failing + [other.id],
+                                                        "confirm": "yes"})
     assert response.status_code == 200
     body = text(response)
     assert "3 thành công, 2 bị từ chối." in body
@@ -201,9 +206,10 @@ def test_batch_approve_reports_per_item(client, world):
 def test_batch_return_needs_a_reason(client, world):
     ids = bulk_at_appraisal(world, 2)
     login(client, world.appraiser())
-    body = text(client.post("/applications/batch", data={"action": "return", "ids": ids}))
+    body = text(client.post("/applications/batch", data={"action": "return", "ids": ids, "confirm": "yes"}))
     assert "0 thành công, 2 bị từ chối." in body
-    body = text(client.post("/applications/batch", data={"action": "return", "ids": ids, "reason": "Thiếu minh chứng"}))
+    body = text(client.post("/applications/batch", data={"action": "return", "ids": ids, "reason": "Thiếu minh chứng",
+                                                          "confirm": "yes"}))
     assert "2 thành công, 0 bị từ chối." in body
 
 
@@ -286,12 +292,12 @@ def test_audit_pages(client, world):
     application = cdht_at(world, "commune_appraisal", full_name="Lê Thị Thu")
     login(client, world.appraiser())
     client.post(f"/applications/{application.id}/actions/reject",
-                data={"version": application.version, "reason": "Minh chứng không xác thực"})
+                data={"version": application.version, "reason": "Minh chứng không xác thực", "confirm": "yes"})
     audit.seal_all()
     login(client, world.auditor)
     timeline = text(client.get(f"/applications/{application.id}/timeline"))
     assert "Minh chứng không xác thực" in timeline and "Không công nhận" in timeline
-    assert world.appraiser().username in timeline
+    assert world.appraiser().full_name in timeline and world.appraiser().username not in timeline
     log = text(client.get("/audit/log", query_string={"action": "reject"}))
     assert "1 sự kiện" in log and "Lê Thị Thu" in log
     assert "0 sự kiện" in text(client.get("/audit/log", query_string={"unit": world.communes[1].id}))
@@ -299,7 +305,7 @@ def test_audit_pages(client, world):
     assert "0 sự kiện" in text(client.get("/audit/log", query_string={"from": "2999-01-01"}))
     exported = client.get("/audit/log.csv", query_string={"actor": world.appraiser().username})
     rows = list(csv.reader(io.StringIO(exported.get_data(as_text=True).lstrip("\ufeff"))))
-    assert rows[0][0] == "event_id" and len(rows) == 2 and rows[1][3] == "reject"
+    assert rows[0][0] == "Số sự kiện" and len(rows) == 2 and rows[1][4] == "Từ chối"  # issue 13: labels
     chain = client.get("/audit/chain")
     assert "Đã kiểm tra" in text(chain) and 'id="sealed">' in chain.get_data(as_text=True)
     login(client, world.officer())
@@ -311,7 +317,7 @@ def test_csv_export_neutralises_formulas(client, world):
     application = cdht_at(world, "commune_appraisal")
     login(client, world.appraiser())
     client.post(f"/applications/{application.id}/actions/reject",
-                data={"version": application.version, "reason": "=HYPERLINK(\"http://evil\")"})
+                data={"version": application.version, "reason": "=HYPERLINK(\"http://evil\")", "confirm": "yes"})
     login(client, world.auditor)
     exported = client.get("/audit/log.csv").get_data(as_text=True)
     assert "'=HYPERLINK" in exported
@@ -321,7 +327,8 @@ def test_workflow_diagram_pages(client, world):
     login(client, world.officer())
     page = client.get("/titles/CDHT/diagram")
     body = page.get_data(as_text=True)
-    assert page.status_code == 200 and "stateDiagram" in body and "Chi hội chấm điểm" in body
+    assert page.status_code == 200 and "<svg" in body and "Chi hội chấm điểm" in body  # drawn (issue 13)
+    assert "stateDiagram" in client.get("/titles/CDHT/diagram.mmd").get_data(as_text=True)  # source: a download
     assert "XHT" in client.get("/titles").get_data(as_text=True)
     assert "Tự đánh giá" in client.get("/titles/XHT/diagram").get_data(as_text=True)
     assert client.get("/titles/NOPE/diagram").status_code == 404

@@ -87,7 +87,7 @@ def queue_count(client, url: str) -> int:
     link = url + "&per_page=200"
     while link:
         body = page(client, link)
-        seen.update(re.findall(r'href="/applications/(\d+)"', body))
+        seen.update(re.findall(r'href="/applications/(\d+)[?"]', body))
         older = re.search(r'href="([^"]+)" rel="next"', body)
         link = older.group(1).replace("&amp;", "&") if older else None
     return len(seen)

@@ -71,7 +71,9 @@ def init_app(app: Flask) -> None:
         db.session.rollback()
         if _is_api():  # a fallback only: the API blueprint's own handler takes precedence
             return {"error": exc.as_dict(locale())}, exc.status
-        return page(exc.status, exc.message(locale()))
+        from .wording import explain
+
+        return page(exc.status, explain(exc))
 
     @app.after_request
     def security_headers(response):

@@ -6,20 +6,10 @@ from flask import Flask, session
 from flask_babel import format_decimal, get_locale, refresh
 from flask_babel import lazy_gettext as _l
 
+from workflow.labels import STATE_LABELS
+
 LOCALES = ("vi", "en")
 
-STATE_LABELS = {
-    "evidence_collection": _l("Collecting evidence"),
-    "branch_scoring": _l("Branch scoring"),
-    "self_assessment": _l("Self-assessment"),
-    "commune_appraisal": _l("Commune appraisal"),
-    "upper_appraisal": _l("Upper-level appraisal"),
-    "final_approval": _l("Awaiting approval"),
-    "recognised": _l("Recognised"),
-    "rejected": _l("Rejected"),
-    "withdrawn": _l("Withdrawn"),
-    "revoked": _l("Revoked"),
-}
 ACTION_LABELS = {
     "submit": _l("Submit"),
     "approve": _l("Approve"),
@@ -33,6 +23,25 @@ ACTION_LABELS = {
     "decision": _l("Recognition decision"),
     "renew": _l("Request recognition again"),
 }
+# What a step does, for the person taking it (issue 13): "submit" moves a file within the branch or sends it up,
+# "return" at the branch's own scoring goes back to evidence collection, so a button names which. Keyed by
+# (from state, to state); any other step keeps its action's label (ACTION_LABELS).
+STEP_LABELS = {
+    ("evidence_collection", "branch_scoring"): _l("Evidence complete: go on to scoring"),
+    ("evidence_collection", "self_assessment"): _l("Evidence complete: go on to self-assessment"),
+    ("branch_scoring", "commune_appraisal"): _l("Send to the commune for appraisal"),
+    ("self_assessment", "upper_appraisal"): _l("Send up for appraisal"),
+    ("branch_scoring", "evidence_collection"): _l("Back to adding evidence"),
+    ("self_assessment", "evidence_collection"): _l("Back to adding evidence"),
+}
+
+
+def step_label(step) -> str:
+    """The label of one engine step (workflow.states.Step): STEP_LABELS, else its action's."""
+    label = STEP_LABELS.get((step.source, step.dest)) or ACTION_LABELS.get(step.action, step.action)
+    return str(label)
+
+
 GUARD_LABELS = {
     "evidence_complete": _l("evidence for every required criterion"),
     "passes_rubric": _l("meets the pass rule"),
@@ -70,6 +79,7 @@ def init_app(app: Flask) -> None:
     app.before_request(refresh)
     app.jinja_env.filters["short"] = short
     app.jinja_env.filters["number"] = format_decimal  # 1.000 in Vietnamese, 1,000 in English
+    app.jinja_env.globals["step_label"] = step_label  # issue 13: a step named for what it does
     app.jinja_env.globals.update(GUARD_LABELS=GUARD_LABELS,
                                  STATE_LABELS=STATE_LABELS, ACTION_LABELS=ACTION_LABELS, ROLE_LABELS=ROLE_LABELS,
                                  current_locale=locale, LOCALES=LOCALES)

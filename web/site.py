@@ -58,6 +58,7 @@ def init_app(app: Flask) -> None:
             abort(404)
 
     i18n.init_app(app)
+    from . import wording; wording.init_app(app)  # noqa: E702, I001  (issue 13: labels, names, sizes)
     auth.init_app(app)
     errors.init_app(app)
 
@@ -124,3 +125,13 @@ def init_app(app: Flask) -> None:
     from .views import papers as papers_views
 
     app.register_blueprint(papers_views.bp)
+
+    # The browser's widgets in the page's language (issue 13): dd/mm/yyyy date fields, validation messages
+    from . import widgets
+
+    widgets.init_app(app)
+
+    # Help (issue 13): /help, the header's unread count, the evidence each criterion expects
+    from .views import help as help_views
+
+    app.register_blueprint(help_views.bp)

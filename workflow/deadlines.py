@@ -90,3 +90,16 @@ def passed_stages(campaign: Any, on: date, states: tuple[str, ...] | None = None
     """The stages (of `states`, by default every stage) whose deadline is already behind `on`."""
     return [s for s in (states or tuple(STAGE_DEADLINE))
             if (d := stage_deadline(campaign, s)) is not None and on > d]
+
+
+def stage_due(campaign: Any, state: str, on: date) -> tuple[str, date, int] | None:
+    """The deadline a file at `state` answers to, as a warning needs it: (column, date, days left), the days
+    negative once it has passed; None for a closed state, a closed campaign or a stage without any deadline."""
+    column = STAGE_DEADLINE.get(state)
+    if column is None or is_closed(campaign):
+        return None
+    for name in ORDER[ORDER.index(column):]:
+        found = as_date(getattr(campaign, name, None))
+        if found is not None:
+            return name, found, (found - on).days
+    return None

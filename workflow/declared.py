@@ -5,14 +5,15 @@ via spectree), so that a rule cannot differ between them.
 
 Values arrive already typed: the API's JSON as it is, a form's fields through `typed_form` (dd/mm/yyyy or YYYY-MM-DD
 dates, integers through workflow.inputs.parse_int), a spreadsheet's cells through workflow/imports/cells.py. The models
-judge them strictly, as the JSON API always did ("5" and true are not integers, a date is a YYYY-MM-DD string or a
-date), and name each bad field with a code that has a message in Vietnamese and English (workflow/admin/inputs.py
-FIELD_MESSAGES). Unknown fields are ignored, as the API always did: clients that send more keep working."""
+judge them strictly, as the JSON API always did ("5" and true are not integers), except dates: a date is a string as
+dd/mm/yyyy or YYYY-MM-DD (workflow.inputs.parse_date, the same rule everywhere) or a date, and they name each bad
+field with a code that has a message in Vietnamese and English (workflow/admin/inputs.py FIELD_MESSAGES).
+Unknown fields are ignored, as the API always did: clients that send more keep working."""
 from __future__ import annotations
 
 import unicodedata
 from collections.abc import Iterable, Mapping
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, PlainValidator, WithJsonSchema
@@ -21,7 +22,7 @@ from pydantic_core import PydanticCustomError
 from . import clock
 from .admin.campaigns import CampaignPatch  # issue 9, section 4 (second pass): CampaignChange
 from .admin.inputs import Input, InvalidInput, Name
-from .inputs import MAX_INT, citizen_id_problem, parse_int
+from .inputs import MAX_INT, citizen_id_problem, parse_date, parse_int
 
 MAX_REASON = 2000
 MAX_BATCH = 5000
@@ -106,18 +107,13 @@ def _citizen_id(value: str) -> str:
     return value.strip()
 
 
-def _iso_date(value: Any) -> date:
-    """A date object (a form's field read by typed_form, a spreadsheet cell) or a YYYY-MM-DD string (JSON)."""
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    if isinstance(value, str) and len(value.strip()) == 10:
-        try:
-            return date.fromisoformat(value.strip())
-        except ValueError:
-            pass
-    raise PydanticCustomError("iso_date", "not a YYYY-MM-DD date")
+def _day(value: Any) -> date:
+    """A date object (a spreadsheet cell), or a string as dd/mm/yyyy (what the pages show and officers type) or
+    YYYY-MM-DD (what the API answers): one rule, workflow.inputs.parse_date, for the page, the API and the import."""
+    day = parse_date(value)
+    if day is None:
+        raise PydanticCustomError("day", "not a date as dd/mm/yyyy or YYYY-MM-DD")
+    return day
 
 
 def _born(value: date) -> date:
@@ -127,7 +123,7 @@ def _born(value: date) -> date:
 
 
 CitizenId = Annotated[text(12, pattern="^[0-9]{12}$"), AfterValidator(_citizen_id)]
-BirthDate = Annotated[date, BeforeValidator(_iso_date), AfterValidator(_born)]
+BirthDate = Annotated[date, BeforeValidator(_day), AfterValidator(_born)]
 PersonName = Annotated[Name, Field(max_length=MAX_NAME)]
 Reason = text(MAX_REASON, multiline=True)
 SubjectGroup = text(16)
@@ -146,7 +142,7 @@ class NominationInput(Body):
     campaign: Annotated[Id, Field(description="A campaign of the caller's province.")]
     unit: Annotated[Id, Field(description="CDHT: the branch; XHT: the commune.")]
     full_name: Annotated[PersonName | None, Field(description="Required for CDHT (a person).")] = None
-    date_of_birth: Annotated[BirthDate | None, Field(description="YYYY-MM-DD; required for CDHT.")] = None
+    date_of_birth: Annotated[BirthDate | None, Field(description="dd/mm/yyyy or YYYY-MM-DD; required for CDHT.")] = None
     citizen_id: Annotated[CitizenId | None, Field(description="12 digits; required for CDHT.")] = None
     subject_group: Annotated[SubjectGroup | None, Field(description="The rubric framework (CDHT: 1, 2 or 3).")] = None
     residence_unit: Id | None = None
@@ -188,7 +184,7 @@ class ActionInput(Body):
 
     version: Annotated[Id, Field(description="The version you saw; a stale one answers 409.")]
     reason: Annotated[Reason | None, Field(
-        description="Required for return (what is missing), reject and revoke.")] = None
+        description="Required for return (what is missing), reject, withdraw and revoke.")] = None
 
 
 def _ids(value: Any) -> Any:
@@ -215,13 +211,8 @@ class TokenInput(Body):
 # ---------------------------------------------------------------- page forms
 
 def _form_date(raw: str) -> date | str:
-    raw = raw.strip()
-    for fmt in ("%d/%m/%Y", "%Y-%m-%d"):
-        try:
-            return datetime.strptime(raw, fmt).date()
-        except ValueError:
-            continue
-    return raw  # not a date: the model names it (iso_date), exactly as for the same text sent to the API
+    day = parse_date(raw)
+    return raw.strip() if day is None else day  # not a date: the model names it (day), as for the API
 
 
 def typed_form(form: Mapping[str, str], *, ints: Iterable[str] = (), dates: Iterable[str] = (),

@@ -260,3 +260,53 @@ def allowed_actions(application: Application, actor) -> list[str]:
             continue
         allowed.append(step.action)
     return allowed
+
+
+def check(application: Application, action: str, actor, *, version: int | None = None,
+          reason: str | None = None) -> Step:
+    """Judge `action` as `fire` would (scope, role, version, reason, deadline, guards, machine) and write nothing:
+    a page asks its confirmation only for an action that would be taken (issue 13). Raises the first refusal."""
+    actor = actor if isinstance(actor, Actor) else actor_of(actor)
+    row = _row_of(application)
+    if version is not None and version != row.version:
+        if not actor.covers(row.unit_path):
+            raise NotFound("not_found")
+        raise Conflict("conflict", expected=version, actual=row.version)
+    d = definition(row.title)
+    step = d.step(row.state, action)
+    evidence = _evidence_codes([row.id]).get(row.id, set()) if step is not None and step.needs_evidence else None
+    step, _subject = _decide(d, row, action, actor, reason, {}, evidence, clock.today())
+    return step
+
+
+def onward(application: Application, action: str, actor) -> list[Step]:
+    """The steps `action` takes this file through while the same actor acts at each stage it reaches: at the
+    branch, "submit" leads from evidence collection to branch scoring and on to the commune. A page may offer the
+    whole path as one button; each step stays its own state change with its own audit event (fire_through)."""
+    actor = actor if isinstance(actor, Actor) else actor_of(actor)
+    row = _row_of(application)
+    d = definition(row.title)
+    on = clock.today()
+    path: list[Step] = []
+    while len(path) < len(d.stages) and (step := d.step(row.state, action)) is not None:
+        try:
+            _authorize(row, step, actor, on)
+        except WorkflowError:
+            break
+        path.append(step)
+        row = _Row(**{f.name: getattr(row, f.name) for f in fields(_Row)} | {"state": step.dest})
+    return path
+
+
+def fire_through(application: Application, action: str, actor, *, version: int | None = None,
+                 reason: str | None = None) -> list[Outcome]:
+    """`fire` along `onward` in the caller's transaction: one state change and one audit event per stage; the
+    first refusal raises, and the caller's rollback keeps nothing of the earlier steps."""
+    outcomes = []
+    for _step in onward(application, action, actor):
+        outcome = fire(application, action, actor, version=version, reason=reason)
+        outcomes.append(outcome)
+        version = outcome.version
+    if not outcomes:  # nothing in this actor's hands: the plain refusal `fire` gives
+        outcomes.append(fire(application, action, actor, version=version, reason=reason))
+    return outcomes

@@ -2,6 +2,30 @@
 and English here, so the engine can explain itself without knowing the web layer."""
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
+from datetime import date
+
+# How a parameter reads for a person: a state's or an action's label instead of its code, a field's label, a date
+# as dd/mm/yyyy. The web layer registers its labels here (web/wording.py); without one a code stays a code.
+ParamWording = Callable[[str, object, str], "str | None"]
+PARAM_WORDING: list[ParamWording] = []
+_ISO_DAY = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+
+
+def worded(name: str, value: object, locale: str) -> object:
+    """`value` of parameter `name` as a person reads it in `locale` ("vi" or "en")."""
+    for wording in PARAM_WORDING:
+        got = wording(name, value, locale)
+        if got is not None:
+            return got
+    if isinstance(value, date):
+        return value.strftime("%d/%m/%Y")
+    if isinstance(value, str) and (iso := _ISO_DAY.match(value)):
+        return f"{iso.group(3)}/{iso.group(2)}/{iso.group(1)}"
+    return value
+
+
 MESSAGES: dict[str, tuple[str, str]] = {
     # code: (Vietnamese, English)
     "password_too_short": ("Mật khẩu mới phải có ít nhất {min} ký tự.",
@@ -17,10 +41,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
                    "Your role may not perform «{action}» at stage «{state}»."),
     "invalid_action": ("Không thể thực hiện «{action}» khi hồ sơ đang ở trạng thái «{state}».",
                        "«{action}» is not possible while the application is in state «{state}»."),
-    "conflict": ("Hồ sơ vừa được người khác thay đổi (phiên bản {actual}, bạn đang xem {expected}). "
-                 "Vui lòng tải lại và thử lại.",
-                 "Someone else changed this application (version {actual}, you saw {expected}). "
-                 "Reload and try again."),
+    "conflict": ("Hồ sơ vừa được người khác thay đổi sau khi bạn mở trang. Vui lòng tải lại và thử lại.",
+                 "Someone else changed this application after you opened the page. Reload and try again."),
     "reason_required": ("Vui lòng nêu lý do (với trả lại: liệt kê những gì cần bổ sung).",
                         "A reason is required (for a return: list what is missing)."),
     "evidence_missing": ("Thiếu minh chứng cho tiêu chí: {criteria}.", "Evidence missing for criteria: {criteria}."),
@@ -223,7 +245,7 @@ class WorkflowError(Exception):
     def message(self, locale: str = "vi") -> str:
         vi, en = MESSAGES[self.code]
         template = en if locale.startswith("en") else vi
-        return template.format(**self.params)
+        return template.format(**{k: worded(k, v, locale) for k, v in self.params.items()})
 
     def as_dict(self, locale: str = "vi") -> dict[str, object]:
         return {"code": self.code, "message": self.message(locale), "params": self.params}

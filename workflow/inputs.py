@@ -1,4 +1,4 @@
-"""Canonical forms of what people type: integers, citizen IDs and names. One rule per kind of value, used by the
+"""Canonical forms of what people type: integers, dates, citizen IDs and names. One rule per kind of value, used by the
 pages, the API and every later import alike, so that the same citizen, number or name is never stored two ways.
 
 Python's `str.isdigit()`, `int()` and the regex `\\d` accept every Unicode digit ("１０", "٩", "²"); a 12-digit
@@ -6,7 +6,9 @@ citizen ID in full-width digits would then be a second person to the duplicate c
 Names refuse invisible format characters (bidi overrides, zero-width spaces) and floods of combining marks."""
 from __future__ import annotations
 
+import re
 import unicodedata
+from datetime import date, datetime
 
 from .errors import GuardRefused
 
@@ -36,6 +38,33 @@ def parse_int(value: object, *, minimum: int = 0, maximum: int = MAX_INT) -> int
     else:
         return None
     return number if minimum <= number <= maximum else None
+
+
+_DMY = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})", re.ASCII)
+_ISO = re.compile(r"(\d{4})-(\d{2})-(\d{2})", re.ASCII)
+
+
+def parse_date(value: object) -> date | None:
+    """A day as people and programs write it: dd/mm/yyyy (what the pages show and officers type; d/m/yyyy too)
+    or YYYY-MM-DD (what the API answers), ASCII digits only, surrounding whitespace ignored; a date object as it
+    is (a datetime gives its day). None for anything else: 31/02/2026, "12/01/26", a timestamp, a number.
+    The one rule for a typed date: the declared inputs (workflow.declared), the campaign form and the page
+    filters all read dates through it. Never raises."""
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    try:
+        if m := _DMY.fullmatch(text):
+            return date(int(m[3]), int(m[2]), int(m[1]))
+        if m := _ISO.fullmatch(text):
+            return date(int(m[1]), int(m[2]), int(m[3]))
+    except ValueError:  # no such day
+        return None
+    return None
 
 
 def citizen_id_problem(value: str | None) -> str | None:

@@ -39,8 +39,8 @@ from .errors import MESSAGES, Conflict, GuardRefused, NotFound, WorkflowError
 from .models import Application, Campaign, Job, MassActionItem, MassActionOutcome, Unit, User
 from .vocabulary import STATES
 
-__all__ = ["CHUNK", "KIND", "MASS_ACTIONS", "MassActionInput", "QueueFilter", "count", "outcomes", "run_mass_action",
-           "start", "status", "visible"]
+__all__ = ["CHUNK", "KIND", "MASS_ACTIONS", "MassActionInput", "QueueFilter", "count", "offered", "outcomes",
+           "run_mass_action", "start", "status", "visible"]
 
 KIND = "mass_action"
 MASS_ACTIONS = ("approve", "submit", "return", "reject")  # the batch actions (web/views/review.py BATCH_ACTIONS)
@@ -130,9 +130,16 @@ def acting_clause(actor, action: str) -> ColumnElement[bool]:
     """(campaign, state) pairs of the actor's provinces where `action` leaves the state and the chain in force
     names one of the actor's roles at its level to act: the files the action can move for this actor (the
     engine still judges each one's unit, guards and reason)."""
-    actor = _actor(actor)
+    clauses = [and_(Application.campaign_id == campaign_id, Application.state.in_(sorted(states)))
+               for campaign_id, states in _acting_states(_actor(actor), action).items()]
+    return or_(*clauses) if clauses else false()
+
+
+def _acting_states(actor: Actor, action: str) -> dict[int, set[str]]:
+    """Per campaign of the actor's provinces, the states `action` leaves where the chain in force names one of
+    the actor's roles at its level (no file is read)."""
     provinces = {province_of(g.unit_path) for g in actor.grants}
-    clauses = []
+    found: dict[int, set[str]] = {}
     for campaign in db.session.scalars(select(Campaign).where(Campaign.province_id.in_(provinces))
                                        .order_by(Campaign.id)):
         try:
@@ -148,8 +155,24 @@ def acting_clause(actor, action: str) -> ColumnElement[bool]:
                                          for g in actor.grants):
                 states.add(state)
         if states:
-            clauses.append(and_(Application.campaign_id == campaign.id, Application.state.in_(sorted(states))))
-    return or_(*clauses) if clauses else false()
+            found[campaign.id] = states
+    return found
+
+
+def offered(actor, flt: QueueFilter) -> list[str]:
+    """The mass actions this actor's roles take at some state the filter can hold (issue 13: a branch officer is
+    never offered approve or reject); judged from the chains, without reading a file."""
+    actor = _actor(actor)
+    out = []
+    for action in MASS_ACTIONS:
+        for campaign_id, states in _acting_states(actor, action).items():
+            if flt.campaign and campaign_id != flt.campaign:
+                continue
+            if flt.state in STATES and flt.state not in states:
+                continue
+            out.append(action)
+            break
+    return out
 
 
 def matching(actor, action: str, flt: QueueFilter) -> Select:

@@ -94,11 +94,12 @@ def create_application(campaign: Campaign, unit: Unit, actor, *, full_name: str 
             raise GuardRefused("invalid_field", field="date_of_birth", detail=str(date_of_birth))
         if rubric.frameworks and subject_group not in rubric.frameworks:
             raise GuardRefused("invalid_field", field="subject_group", detail=str(subject_group))
-        key, duplicate = citizen_id, GuardRefused("duplicate_subject", citizen_id=citizen_id)
+        key, duplicate = subject_key(campaign, unit, citizen_id), GuardRefused("duplicate_subject",
+                                                                              citizen_id=citizen_id)
     else:
         if target_level not in {lv for c in rubric.criteria for lv in c.levels}:
             raise GuardRefused("invalid_field", field="target_level", detail=str(target_level))
-        key, duplicate = f"unit:{unit.id}", GuardRefused("duplicate_commune")
+        key, duplicate = subject_key(campaign, unit, None), GuardRefused("duplicate_commune")
     validity.require_level(campaign.title_code, target_level, key, clock.today())  # issue 12: XHT level 2
     live = select(Application.id).where(Application.campaign_id == campaign.id, Application.subject_key == key,
                                         Application.state != "withdrawn")
@@ -118,6 +119,23 @@ def create_application(campaign: Campaign, unit: Unit, actor, *, full_name: str 
         raise duplicate from exc
     _audit(app, actor, "create", {"subject_key": key, "unit_id": unit.id}, created=True)
     return app
+
+
+def subject_key(campaign: Campaign, unit: Unit, citizen_id: str | None) -> str:
+    """Who a file is about, as the partial unique index sees it: a person by citizen ID (CDHT), the commune itself
+    (XHT)."""
+    return f"unit:{unit.id}" if campaign.title_code == "XHT" else canonical_citizen_id(citizen_id)
+
+
+def live_file(campaign: Campaign, unit: Unit, citizen_id: str | None) -> Application | None:
+    """The live file (not withdrawn) a nomination of this person (CDHT: by citizen ID) or this commune (XHT) in
+    this campaign would duplicate: a repeated submit of the same form is led to it (issue 13)."""
+    try:
+        key = subject_key(campaign, unit, citizen_id)
+    except GuardRefused:
+        return None
+    return db.session.scalar(select(Application).where(
+        Application.campaign_id == campaign.id, Application.subject_key == key, Application.state != "withdrawn"))
 
 
 def require_can_create(campaign: Campaign, unit: Unit, actor) -> None:

@@ -18,13 +18,15 @@ FEW_UNITS = 200  # a scope of at most this many units is named unit by unit (a c
 
 
 def applications(actor, *, state: str | None = None, unit_id: int | None = None, campaign_id: int | None = None,
-                 q: str | None = None, states: tuple[str, ...] | None = None) -> Select:
+                 q: str | None = None, states: tuple[str, ...] | None = None,
+                 roles: tuple[str, ...] | None = None) -> Select:
     """Applications the actor may see, newest first; `q` matches names ignoring diacritics and case, or a
-    citizen ID prefix; `unit_id` includes that unit's subtree."""
+    citizen ID prefix; `unit_id` includes that unit's subtree; `roles` keeps the scope of those grants only (the
+    audit log's search: the auditor's units)."""
     actor = actor if isinstance(actor, Actor) else actor_of(actor)
     stmt = (select(Application).join(Unit, Unit.id == Application.unit_id)
-            .where(visible_units_clause(actor, Unit.path)).order_by(Application.id.desc()))
-    units = select(Unit.id).where(visible_units_clause(actor, Unit.path))
+            .where(visible_units_clause(actor, Unit.path, roles)).order_by(Application.id.desc()))
+    units = select(Unit.id).where(visible_units_clause(actor, Unit.path, roles))
     if unit_id:
         # The unit's path as a value, not a subquery: the planner then knows how many units the prefix holds (a
         # province's 1,090, not its default guess of 5) and walks the id index for a page instead of sorting all.
@@ -215,9 +217,22 @@ def audit_actor_names_query(actor: Actor, roles: tuple[str, ...] = AUDIT_ROLES, 
     return stmt.limit(limit)
 
 
+def audit_search_ids(actor, q: str, roles: tuple[str, ...] = AUDIT_ROLES, cap: int = SEARCH_CAP) -> tuple[list[int],
+                                                                                                         bool]:
+    """(ids, capped): the files within the actor's grants of `roles` whose name matches `q` ignoring diacritics
+    and case, or whose citizen ID starts with it (the queue's search, `applications`: the same indexes), newest
+    first, at most `cap` of them (`capped` when more match). The audit log's search then reads those files'
+    events through ix_audit_events_application, a few per file, however long the trail."""
+    actor = actor if isinstance(actor, Actor) else actor_of(actor)
+    stmt = applications(actor, q=q, roles=roles).with_only_columns(Application.id).limit(cap + 1)
+    ids = list(db.session.scalars(stmt))
+    return ids[:cap], len(ids) > cap
+
+
 def audit_log_query(actor: Actor, roles: tuple[str, ...] = AUDIT_ROLES, *, unit_id: int | None = None,
                     actor_name: str | None = None, action: str | None = None, since: datetime | None = None,
-                    until: datetime | None = None, whole_trail: bool = False, for_count: bool = False) -> Select:
+                    until: datetime | None = None, whole_trail: bool = False, for_count: bool = False,
+                    application_ids: list[int] | None = None) -> Select:
     """The audit log: the events of applications within the actor's grants of `roles`, newest first; `unit_id`
     keeps that unit's subtree, `since` <= created_at < `until`.
 
@@ -230,8 +245,13 @@ def audit_log_query(actor: Actor, roles: tuple[str, ...] = AUDIT_ROLES, *, unit_
       ix_applications_unit_state when the subtree is small;
     - `for_count` writes the scope as a per-row subquery on the event's application and unit, which the planner
       cannot turn into a hash join of the whole applications table: a capped count then reads events newest first
-      and stops at the cap."""
+      and stops at the cap;
+    - `application_ids` (a search by name or CCCD: audit_search_ids, already within scope) keeps those files'
+      events, read through ix_audit_events_application."""
     stmt = select(AuditEvent).where(AuditEvent.application_id.is_not(None))
+    if application_ids is not None:
+        stmt = stmt.where(AuditEvent.application_id.in_(application_ids) if application_ids else false())
+        whole_trail = True  # the ids are the actor's own files: no scope to add (a unit filter still narrows)
     if actor_name:
         stmt = stmt.where(AuditEvent.actor_name == actor_name)
     if action:

@@ -7,11 +7,22 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from decimal import Decimal
 from functools import cache
 from typing import Any
 
 from .db import db
-from .errors import GuardRefused
+from .errors import MESSAGES, GuardRefused
+
+# The refusals of a typed score, next to the rule that judges them (the bounds' own message is in errors.py).
+MESSAGES.update({
+    "score_not_number": ("Điểm tiêu chí {criterion} phải là một số từ 0 đến {max}.",
+                         "Criterion {criterion} takes a number from 0 to {max}."),
+    "score_whole": ("Điểm tiêu chí {criterion} là số nguyên (đã nhập {value}).",
+                    "Criterion {criterion} takes whole points (got {value})."),
+    "score_step": ("Điểm tiêu chí {criterion} là số nguyên, chia hết cho {step} (đã nhập {value}).",
+                   "Criterion {criterion} takes whole points in steps of {step} (got {value})."),
+})
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +34,7 @@ class Criterion:
     evidence_required: bool
     name_vi: str
     name_en: str
+    step: int = 1  # points go up by this much (scores are stored as whole numbers: a whole step)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,11 +57,32 @@ class RubricSpec:
         raise GuardRefused("unknown_criterion", criterion=code)
 
     def check_value(self, code: str, value: int) -> Criterion:
-        """Refuse a score outside the criterion's bounds (0..max; 0/1 for met/not-met)."""
+        """Refuse a score outside the criterion's bounds (0..max; 0/1 for met/not-met) or off its step: the one
+        rule for the API, the scoring sheet (read_value) and the import; the sheet's script reads the same max
+        and step from the page."""
         crit = self.criterion(code)
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= crit.max:
             raise GuardRefused("score_out_of_range", criterion=code, value=value, max=crit.max)
+        if value % crit.step:
+            raise GuardRefused("score_step", criterion=code, value=value, step=crit.step)
         return crit
+
+    def read_value(self, code: str, text: str) -> int:
+        """A score typed on the sheet ("7", " 10 "; "7,5" or "7.5" is read as the number it is, then refused as
+        not whole): the value, or the refusal to show beside the field. Bounds and step: check_value."""
+        crit = self.criterion(code)
+        typed = text.strip()
+        plain = typed.replace(",", ".", 1)
+        if not (plain.isascii() and plain.replace(".", "", 1).isdigit()) or len(plain) > 12:
+            raise GuardRefused("score_not_number", criterion=code, max=crit.max)
+        number = Decimal(plain)
+        if number > crit.max:
+            raise GuardRefused("score_out_of_range", criterion=code, value=typed, max=crit.max)
+        if number != number.to_integral_value():
+            raise GuardRefused("score_whole", criterion=code, value=typed)
+        value = int(number)
+        self.check_value(code, value)
+        return value
 
     def summarise(self, values: dict[str, int], level: int = 1) -> tuple[int, int | None, int]:
         """(total, lowest, count) over the criteria that apply at this level: what applications store."""
@@ -89,7 +122,7 @@ def parse(definition: dict[str, Any], rubric_id: int = 0) -> RubricSpec:
         Criterion(
             code=c["code"], group=g["code"], max=int(c.get("max", max_default)),
             levels=tuple(c.get("levels", levels_default)), evidence_required=bool(c.get("evidence_required")),
-            name_vi=c["name"]["vi"], name_en=c["name"]["en"],
+            name_vi=c["name"]["vi"], name_en=c["name"]["en"], step=_step(c),
         )
         for g in definition["groups"] for c in g["criteria"]
     )
@@ -98,6 +131,14 @@ def parse(definition: dict[str, Any], rubric_id: int = 0) -> RubricSpec:
         criteria=criteria, pass_rule=definition["pass_rule"],
         frameworks=tuple(f["code"] for f in definition.get("frameworks", [])),
     )
+
+
+def _step(criterion: dict[str, Any]) -> int:
+    """A criterion's step from the data (default 1); scores are stored as whole numbers, so a step is whole."""
+    step = criterion.get("step", 1)
+    if isinstance(step, bool) or not isinstance(step, int) or step < 1:
+        raise ValueError(f"criterion {criterion.get('code')}: step must be a whole number of at least 1")
+    return step
 
 
 def content_hash(definition: dict[str, Any]) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -30,8 +31,31 @@ def live_app(app):
                        "UPLOAD_DIR": app.config["UPLOAD_DIR"]})
 
 
+class _InFlight:
+    """Counts the requests the server is answering, so that a test's teardown can wait for the last one (a lazy
+    image a closing page asked for) before the next test's wipe replaces the database file under it."""
+
+    def __init__(self, wsgi_app):
+        self.wsgi_app, self.count, self.lock = wsgi_app, 0, threading.Lock()
+
+    def __call__(self, environ, start_response):
+        with self.lock:
+            self.count += 1
+        try:
+            return list(self.wsgi_app(environ, start_response))
+        finally:
+            with self.lock:
+                self.count -= 1
+
+    def wait_idle(self, timeout: float = 10.0) -> None:
+        deadline = time.monotonic() + timeout
+        while self.count and time.monotonic() < deadline:
+            time.sleep(0.02)
+
+
 @pytest.fixture(scope="session")
 def live_server(live_app):
+    live_app.wsgi_app = live_app.extensions["in_flight"] = _InFlight(live_app.wsgi_app)
     server = make_server("127.0.0.1", 0, live_app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
     thread.start()
@@ -44,6 +68,7 @@ def live_server(live_app):
 def live(live_app, live_server):
     """The base URL; after the test, the server's pooled connections are closed before the next wipe."""
     yield live_server
+    live_app.extensions["in_flight"].wait_idle()
     with live_app.app_context():
         db.session.remove()
         db.engine.dispose()
@@ -60,8 +85,9 @@ def browser():
 
 
 @pytest.fixture
-def new_page(browser):
-    """Open a fresh browser context (its own cookies) per user; all closed after the test."""
+def new_page(browser, live):
+    """Open a fresh browser context (its own cookies) per user; all closed after the test, before the live server's
+    teardown waits for what they were still asking."""
     contexts = []
 
     def make():

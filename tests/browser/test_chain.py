@@ -28,15 +28,18 @@ def log_in(page: Page, base: str, username: str, password: str = PASSWORD) -> No
 
 
 def upload(page: Page, code: str, name: str) -> None:
+    """One file in a criterion's row, sent by the evidence section's one upload button (issue 13)."""
     row = page.locator(f"[id='criterion-{code}']")
-    row.locator("input[type=file]").set_input_files({"name": name, "mimeType": "application/pdf", "buffer": PDF})
-    row.locator("button[type=submit]").click()
-    expect(page.locator(".flash.success")).to_contain_text(f"cho tiêu chí {code}")
+    row.locator(f"[id='evidence-file-{code}']").set_input_files(
+        {"name": name, "mimeType": "application/pdf", "buffer": PDF})
+    page.click("#several-submit")
+    expect(page.locator(f"[id='criterion-{code}'] .row-result.pass")).to_have_text(f"Đã tải lên «{name}».")
 
 
 def test_cdht_through_the_chain(live, new_page, world, artifacts):
     officer, appraiser, approver, auditor = (world.officer().username, world.appraiser().username,
                                              world.approver.username, world.auditor.username)
+    appraiser_name = world.appraiser().full_name  # issue 13: pages name people, not their accounts
     codes = [c.code for c in spec(world.cdht.rubric_id).criteria_for(1)]
     campaign_id = world.cdht.id
     db.session.remove()
@@ -99,9 +102,13 @@ def test_cdht_through_the_chain(live, new_page, world, artifacts):
     stale = commune.context.new_page()
     stale.goto(f"{live}/applications/{app_id}")
     commune.click("#action-approve")
+    commune.click("#confirm-dialog-yes")  # issue 13: an approval asks first
     expect(commune.locator("h1")).to_contain_text("Chờ phê duyệt")
     stale.click("#action-approve")
-    expect(stale.locator("#error")).to_contain_text("Hồ sơ vừa được người khác thay đổi")
+    stale.click("#confirm-dialog-yes")
+    expect(stale.locator("#error")).to_contain_text("đã thay đổi hồ sơ này lúc")  # issue 13: who, when, what
+    expect(stale.locator("#error")).to_contain_text("sang «Chờ phê duyệt»")
+    expect(stale.locator("#reload")).to_have_text("Tải lại")
     stale.close()
 
     # 5. The provincial approver issues the recognition decision and downloads the list.
@@ -128,7 +135,8 @@ def test_cdht_through_the_chain(live, new_page, world, artifacts):
     auditor_page.goto(f"{live}/applications/{app_id}/timeline")
     timeline = auditor_page.locator("#timeline")
     expect(timeline).to_contain_text("Bổ sung chứng chỉ tin học (tiêu chí 2.1)")
-    expect(timeline).to_contain_text(appraiser)
+    expect(timeline).to_contain_text(appraiser_name)
+    expect(timeline).not_to_contain_text(appraiser)
     expect(timeline).to_contain_text("Đã công nhận")
     auditor_page.screenshot(path=artifacts / "06-auditor-timeline.png", full_page=True)
     auditor_page.goto(f"{live}/audit/chain")

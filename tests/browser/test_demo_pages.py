@@ -58,7 +58,10 @@ def test_demo_main_pages(live, new_page, artifacts):
     expect(auditor.locator("#chain-ok")).to_be_visible()
     auditor.goto(f"{live}/titles/CDHT/diagram")
     expect(auditor.locator("#transitions")).to_contain_text("Trả lại để bổ sung")
-    expect(auditor.locator("#mermaid-source")).to_contain_text("stateDiagram")
+    # issue 13: the workflow is drawn as a picture (SVG made by the app), the Mermaid source only as a download
+    expect(auditor.locator("#flowchart svg.flowchart text", has_text="Xã thẩm định")).to_have_count(1)
+    expect(auditor.locator("#mermaid-source")).to_have_count(0)
+    expect(auditor.locator("#download-mermaid")).to_be_attached()
     auditor.screenshot(path=shots / "workflow-cdht.png", full_page=True)
 
 
@@ -76,6 +79,7 @@ def test_disguised_file_is_refused_in_the_browser(live, new_page, world):
     row = page.locator("[id='criterion-1.1']")
     row.locator("input[type=file]").set_input_files(
         {"name": "giấy khen.pdf", "mimeType": "application/pdf", "buffer": b"MZ\x90\x00" + b"\x00" * 64})
-    row.locator("button[type=submit]").click()
-    expect(page.locator("#error")).to_have_text("Chỉ nhận PDF, JPEG, PNG, DOCX hoặc XLSX (nội dung tệp không khớp).")
+    page.click("#several-submit")  # the evidence section's one upload (issue 13): the refusal beside the row
+    expect(page.locator("[id='criterion-1.1'] .row-result.fail")).to_have_text(
+        "«giấy khen.pdf»: Tệp không được nhận: Chỉ nhận PDF, JPEG, PNG, DOCX hoặc XLSX (nội dung tệp không khớp).")
     expect(page.locator("[id='criterion-1.1'] ul.files li")).to_have_count(0)

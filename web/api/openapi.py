@@ -357,6 +357,8 @@ PATHS: dict[str, Any] = {
          "400": err("BadRequest"), "403": err("Forbidden"), "404": err("NotFound"), "409": err("Conflict"),
          "422": err("Unprocessable")},
         tag="workflow", op_id="act", params=[APP_ID, ACTION],
+        description="return, reject, withdraw and revoke need a reason (422 reason_required without one); it is "
+                    "kept in the audit event and shown in the file's history.",
         request=json_request(ref("ActionRequest"), {"version": 5, "reason": "Thiếu minh chứng tiêu chí 2.1"}))},
     "/api/v1/batches/{action}": {"post": op(
         "One action over many applications; a result per item",

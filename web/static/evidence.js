@@ -1,6 +1,6 @@
 // Evidence in bulk: choose or drop several files, pick a criterion per file, send them all in one request.
-// Progressive enhancement only: without it the form offers rows of a file and a criterion, a multiple input
-// read by file names, and a zip (web/templates/evidence_bulk_form.html).
+// Progressive enhancement only: without it the criteria's rows take a file each, a multiple input is read by
+// file names, and a zip (web/templates/evidence_bulk_form.html, detail.html).
 (function () {
   "use strict";
   var form = document.getElementById("several-form");
@@ -41,14 +41,14 @@
     label.className = "chosen-name"; label.textContent = file.name;
     var removeButton = document.createElement("button");
     removeButton.type = "button"; removeButton.textContent = "×"; removeButton.className = "remove-row";
-    removeButton.setAttribute("aria-label", file.name);
+    removeButton.setAttribute("aria-label", (form.dataset.removeLabel || "{name}").replace("{name}", file.name));
     removeButton.addEventListener("click", function () { row.remove(); });
     cellFile.appendChild(input); cellFile.appendChild(label); cellFile.appendChild(document.createTextNode(" "));
     cellFile.appendChild(removeButton);
     var cellCode = document.createElement("td");
     var select = document.createElement("select");
     select.name = "criterion-" + index; select.required = true;
-    select.setAttribute("aria-label", file.name);
+    select.setAttribute("aria-label", (form.dataset.criterionLabel || "{name}").replace("{name}", file.name));
     var empty = document.createElement("option"); empty.value = ""; empty.textContent = "—";
     select.appendChild(empty);
     select.appendChild(options.content.cloneNode(true));
@@ -61,9 +61,8 @@
   function addAll(files) {
     Array.prototype.forEach.call(files, addFile);
     picker.value = "";  // the chosen files now travel in their own rows, each with its criterion
-    body.querySelectorAll("tr.static-row").forEach(function (r) {
-      if (!r.querySelector("input[type=file]").files.length) r.hidden = true;
-    });
+    var more = document.getElementById("bulk-evidence");
+    if (more) more.open = true;  // the rows to choose a criterion in are inside it
   }
 
   picker.addEventListener("change", function () { addAll(picker.files); });

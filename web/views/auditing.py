@@ -7,14 +7,17 @@ from typing import Any
 
 from flask import Blueprint, Response, render_template, request
 from flask_babel import format_number
+from flask_babel import gettext as _
 from flask_login import login_required
 from sqlalchemy import select
 
 from workflow import clock, operations, queries
 from workflow.authz import visible_units_clause
 from workflow.db import db
-from workflow.models import Application, AuditEvent, Unit
+from workflow.models import Application, AuditEvent, Unit, User
 
+from ..i18n import ACTION_LABELS, STATE_LABELS
+from ..wording import people
 from .common import ID, actor, csv_rows, int_arg, roles_required
 
 bp = Blueprint("auditing", __name__)
@@ -28,27 +31,47 @@ LOG_ACTIONS = ("create", "evidence", "score", "submit", "approve", "return", "re
 def timeline(application_id: int):
     app = operations.get_visible(application_id, actor())
     events = list(db.session.scalars(queries.history(app.id)))
-    return render_template("timeline.html", app=app, events=events)
+    people(e.actor_id for e in events)
+    return render_template("timeline.html", app=app, events=events, check=_file_check(app.id))
+
+
+def _file_check(application_id: int):
+    """This file's events against the sealed chain (workflow.audit.verify_application); None when the app has
+    no chain key configured (nothing can be checked)."""
+    from workflow import audit, auditkey
+
+    try:
+        return audit.verify_application(application_id)
+    except auditkey.AuditKeyError:
+        return None
 
 
 def _day(name: str):
-    from datetime import date
+    """A day of the filters as typed (dd/mm/yyyy) or linked (YYYY-MM-DD); None when blank or not a date."""
+    from workflow.inputs import parse_date
 
-    try:
-        return date.fromisoformat(request.args.get(name, "").strip())
-    except ValueError:
-        return None
+    return parse_date(request.args.get(name) or "")
 
 
 def _filters() -> tuple[dict[str, Any], dict[str, Any]]:
     """The log's filters as the form shows them, and as workflow.queries.audit_log_query takes them."""
     filters = {"unit": int_arg("unit"), "actor": (request.args.get("actor") or "").strip(),
                "action": request.args.get("action") or "", "from": _day("from"), "to": _day("to")}
+    for name in ("from", "to"):  # a day that is no date: said beside its field, the log is not filtered by it
+        typed = (request.args.get(name) or "").strip()
+        if typed and filters[name] is None:
+            filters[f"{name}_text"] = typed
+            filters[f"{name}_error"] = _("Enter a real date as dd/mm/yyyy, for example 01/12/2026.")
     given = {"unit_id": filters["unit"], "actor_name": filters["actor"] or None,
              "action": filters["action"] if filters["action"] in LOG_ACTIONS else None,
              "since": datetime.combine(filters["from"], time(), clock.VN) if filters["from"] else None,
              "until": (datetime.combine(filters["to"] + timedelta(days=1), time(), clock.VN)
                        if filters["to"] else None)}
+    # A search by name (ignoring diacritics and case) or CCCD prefix: the matching files within the auditor's
+    # units first (at most queries.SEARCH_CAP of them, said so past it), then their events.
+    filters["q"] = (request.args.get("q") or "").strip()[:100]
+    if filters["q"]:
+        given["application_ids"], filters["q_capped"] = queries.audit_search_ids(actor(), filters["q"], AUDIT_ROLES)
     return filters, given
 
 
@@ -72,6 +95,7 @@ def log():
                                   per_page=int_arg("per_page", 50, minimum=1, maximum=200), whole_trail=whole,
                                   **given)
     names = _names({e.application_id for e in page.items})
+    people(e.actor_id for e in page.items)  # the full names shown in "Who", in one query
     # The unit filter offers the province and its communes (a province has a thousand branches: a branch is still
     # a valid ?unit=, and stays selected when it is the one filtered on).
     units = db.session.execute(
@@ -81,18 +105,19 @@ def log():
     actors = queries.audit_actor_names(me, AUDIT_ROLES, whole_trail=whole)  # only those who acted within my units
     query = {k: v for k, v in request.args.to_dict().items() if k not in ("before", "after", "page")}
     return render_template("audit_log.html", page=page, names=names, filters=filters, units=units, actors=actors,
-                           actions=LOG_ACTIONS, query=query, cap=format_number(queries.LOG_COUNT_CAP))
+                           actions=LOG_ACTIONS, query=query, cap=format_number(queries.LOG_COUNT_CAP),
+                           search_cap=format_number(queries.SEARCH_CAP))
 
 
 CSV_ROWS = 100_000
 
 
 def _csv_time(value: datetime) -> str:
-    """Vietnam time as Babel's "yyyy-MM-dd HH:mm:ss" gives it (Asia/Ho_Chi_Minh is UTC+7 all year), a hundred
-    times cheaper than format_datetime: an export formats up to CSV_ROWS of them."""
+    """Vietnam time as dd/mm/yyyy HH:mm:ss (Asia/Ho_Chi_Minh is UTC+7 all year), a hundred times cheaper than
+    format_datetime: an export formats up to CSV_ROWS of them."""
     if value.tzinfo is None:  # SQLite hands back naive UTC
         value = value.replace(tzinfo=UTC)
-    return value.astimezone(clock.VN).strftime("%Y-%m-%d %H:%M:%S")
+    return value.astimezone(clock.VN).strftime("%d/%m/%Y %H:%M:%S")
 
 
 @bp.get("/audit/log.csv")
@@ -102,12 +127,15 @@ def log_csv():
     me = actor()
     stmt = queries.audit_log_query(me, AUDIT_ROLES, whole_trail=queries.covers_every_province(me, AUDIT_ROLES),
                                    **_filters()[1])
-    header = ["event_id", "time", "actor", "action", "from_state", "to_state", "application_id", "name", "unit",
-              "reason"]
-
-    columns = (AuditEvent.id, AuditEvent.created_at, AuditEvent.actor_name, AuditEvent.action,
+    # In the reader's language, with labels and names (issue 13): the account column keeps the username the
+    # trail recorded (and hashed), beside the person's full name.
+    header = [_("Event no."), _("Time"), _("Person"), _("Account"), _("Action"), _("From state"), _("To state"),
+              _("Application no."), _("Name"), _("Unit"), _("Reason")]
+    columns = (AuditEvent.id, AuditEvent.created_at, User.full_name, AuditEvent.actor_name, AuditEvent.action,
                AuditEvent.from_state, AuditEvent.to_state, AuditEvent.application_id, Application.full_name,
                Unit.name, AuditEvent.reason)
+    actions = {code: str(label) for code, label in ACTION_LABELS.items()}
+    states = {code: str(label) for code, label in STATE_LABELS.items()}
 
     def rows():
         yield header
@@ -117,14 +145,16 @@ def log_csv():
             ids = window.with_only_columns(AuditEvent.id).limit(min(1000, left)).subquery()
             chunk = db.session.execute(
                 select(*columns).join(Application, Application.id == AuditEvent.application_id)
-                .join(Unit, Unit.id == Application.unit_id).where(AuditEvent.id.in_(select(ids.c.id)))
-                .order_by(AuditEvent.id.desc())).all()
+                .join(Unit, Unit.id == Application.unit_id).outerjoin(User, User.id == AuditEvent.actor_id)
+                .where(AuditEvent.id.in_(select(ids.c.id))).order_by(AuditEvent.id.desc())).all()
             if not chunk:
                 return
-            for (eid, created_at, actor_name, action, from_state, to_state, application_id, name, unit,
+            for (eid, created_at, person, account, action, from_state, to_state, application_id, name, unit,
                  reason) in chunk:
-                yield [eid, _csv_time(created_at), actor_name, action, from_state, to_state, application_id, name,
-                       unit, reason]
+                yield [eid, _csv_time(created_at), person or account, account, actions.get(action, action),
+                       states.get(from_state, from_state or ""),
+                       states.get(to_state, to_state or "") if to_state != from_state else "", application_id,
+                       name, unit, reason]
             before, left = chunk[-1][0], left - len(chunk)
 
     return Response(csv_rows(rows()), mimetype="text/csv",

@@ -31,7 +31,7 @@ from workflow import clock, jobs, queries
 from workflow import decisions as ops
 from workflow.db import db
 from workflow.errors import GuardRefused, WorkflowError
-from workflow.inputs import MAX_INT
+from workflow.inputs import MAX_INT, parse_date
 from workflow.models import Application, Campaign, Decision, Job, Unit
 
 from ..i18n import locale
@@ -89,7 +89,11 @@ def _new_page(campaign: Campaign, unit: Unit, communes: list[Unit], flt: ops.Fil
     total, capped = queries.capped_count(stmt.order_by(None).order_by(Application.id.desc())
                                          .with_only_columns(Application.id), cap)
     page = keyset(stmt, Application.id, total, per_page=PER_PAGE, max_per_page=MAX_PER_PAGE)
+    parents = {a.unit.parent_id for a in page.items if a.unit.level != "commune" and a.unit.parent_id}
+    above = {u.id: u for u in db.session.scalars(select(Unit).where(Unit.id.in_(parents)))} if parents else {}
+    commune_of = {a.id: (a.unit if a.unit.level == "commune" else above.get(a.unit.parent_id)) for a in page.items}
     return render_template("decision_new.html", campaign=campaign, unit=unit, communes=communes, flt=flt, page=page,
+                           commune_of=commune_of,
                            total=total, capped=capped, form=form, error=error, campaigns=campaigns_of(),
                            picked=set(int_list("ids")), every=request.form.get("all") == "1",
                            sync_limit=ops.SYNC_LIMIT), status
@@ -108,16 +112,15 @@ def new_decision():
     form = {k: (request.form.get(k) or "").strip() for k in ("number", "signed_on", "signer")}
     if request.method == "GET":
         return _new_page(campaign, unit, communes, flt, form)
-    try:
-        signed_on: date | None = date.fromisoformat(form["signed_on"])
-    except ValueError:
-        signed_on = None
+    signed_on: date | None = parse_date(form["signed_on"])  # dd/mm/yyyy as typed (YYYY-MM-DD read too)
     every, ids = request.form.get("all") == "1", int_list("ids")
+    if not every and not ids:  # said first: the number, date and signer typed stay in the form
+        return _new_page(campaign, unit, communes, flt, form, _(
+            "Nothing to decide: tick the files this decision recognises, or «Select all files matching the "
+            "filter»."), 422)
     if not form["number"] or not form["signer"] or signed_on is None:
         return _new_page(campaign, unit, communes, flt, form,
                          _("Enter the decision number, the signing date and the signer."), 422)
-    if not every and not ids:
-        return _new_page(campaign, unit, communes, flt, form, _("Select at least one application."), 422)
     if not every and len(ids) > ops.SYNC_LIMIT:
         return _new_page(campaign, unit, communes, flt, form, _(
             "Too many files ticked: choose «every file matching the filter» instead."), 422)

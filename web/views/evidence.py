@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import dataclasses
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import login_required
 
 from workflow import evidence as ev
@@ -21,6 +22,7 @@ from workflow.models import Campaign
 
 from .. import uploads
 from ..i18n import ACTION_LABELS, locale
+from ..wording import explain
 from .common import ID, actor, version_arg
 from .home import acting_states
 
@@ -29,7 +31,7 @@ bp = Blueprint("evidence", __name__)
 # The history and the audit pages name these events like the others.
 ACTION_LABELS.setdefault("evidence_remove", _l("Remove evidence"))
 ACTION_LABELS.setdefault("evidence_replace", _l("Replace evidence"))
-STATIC_ROWS = 5  # file inputs the page offers without JavaScript; the script adds rows as files are chosen
+RESULT_KEY = "evidence_result"  # what the last upload, removal or replacement did, shown once in the evidence section
 
 
 BULK_ENDPOINTS = {"evidence.several", "evidence.replace", "evidence.campaign_upload", "api.upload_evidence_batch",
@@ -62,8 +64,9 @@ def _store(by_label: dict[str, uploads.Checked], outcomes: list[ev.FileOutcome])
 
 
 def collect(app, limits: dict[str, int]):
-    """The files of the bulk form: indexed rows (file-N with criterion-N), one multiple input (`files`, criterion
-    read from each name) and a zip (`zip`, entries named by criterion code). Returns the items for
+    """The files of the upload form: the criteria's rows (`evidence-<code>`, one or more files each), rows added by
+    the script (file-N with criterion-N), one multiple input (`files`, criterion read from each name) and a zip
+    (`zip`, entries named by criterion code). Returns the items for
     workflow.evidence.add_several and the bytes to store by label."""
     codes = ev.criteria_codes(app)
     items, to_store = [], {}
@@ -76,8 +79,9 @@ def collect(app, limits: dict[str, int]):
         if checked is not None:
             to_store[item.label] = checked
 
-    chosen = [(f, (request.form.get(f"criterion-{i}") or "").strip(), False)
-              for i in range(limits["files"]) if (f := request.files.get(f"file-{i}")) is not None and f.filename]
+    chosen = [(f, code, False) for code in codes for f in request.files.getlist(f"evidence-{code}") if f.filename]
+    chosen += [(f, (request.form.get(f"criterion-{i}") or "").strip(), False)
+               for i in range(limits["files"]) if (f := request.files.get(f"file-{i}")) is not None and f.filename]
     chosen += [(f, "", True) for f in request.files.getlist("files") if f.filename]
     if len(chosen) > limits["files"]:
         raise uploads.UploadRejected("zip_too_many", max=limits["files"])
@@ -117,16 +121,48 @@ def several(application_id: int):
         db.session.rollback()
         if exc.status == 404:
             raise
-        return _detail_error(application_id, exc.message(locale()), exc.status)
+        return _detail_error(application_id, explain(exc), exc.status)
     _store(to_store, outcomes)
     db.session.commit()
+    _remember_upload(app.id, outcomes, set(ev.criteria_codes(app)))
+    return redirect(url_for("review.detail", application_id=app.id, _anchor="evidence-result"))
+
+
+def _remember(application_id: int, summary: list[tuple[str, str]], rows: dict[str, list] | None = None) -> None:
+    """Keep what was done for the detail page the redirect leads to: shown once, in the evidence section (next to
+    the rows it concerns), not at the top of the page where the officer no longer is."""
+    session[RESULT_KEY] = {"app": application_id, "summary": [list(p) for p in summary], "rows": rows or {}}
+
+
+def _remember_upload(application_id: int, outcomes: list[ev.FileOutcome], codes: set[str]) -> None:
+    """Each file's outcome beside its criterion's row (a file whose criterion is unknown: in the summary)."""
     kept = [o for o in outcomes if o.ok]
+    summary: list[tuple[str, str]] = []
+    rows: dict[str, list] = {}
     if kept:
-        flash(_("%(n)s evidence files uploaded.", n=len(kept)), "success")
+        summary.append(("success", _("%(n)s evidence files uploaded.", n=len(kept))))
+    refused = [o for o in outcomes if not o.ok]
+    if refused:
+        summary.append(("error", ngettext("%(num)s file was not uploaded; the reason is given below.",
+                                          "%(num)s files were not uploaded; the reasons are given below.",
+                                          len(refused))))
     for o in outcomes:
-        if not o.ok:
-            flash(f"«{o.label}»: {o.message(locale())}", "error")
-    return redirect(url_for("review.detail", application_id=app.id, _anchor="evidence"))
+        if o.criterion in codes:
+            text = _("Uploaded «%(name)s».", name=o.label) if o.ok else f"«{o.label}»: {o.message(locale())}"
+            rows.setdefault(o.criterion, []).append((o.ok, text))
+        if not o.ok and o.criterion not in codes:
+            summary.append(("error", f"«{o.label}»: {o.message(locale())}"))
+    _remember(application_id, summary, rows)
+
+
+@bp.app_template_global()
+def evidence_result(application_id: int) -> dict | None:
+    """What the last evidence request did on this application (once: it is taken out of the session)."""
+    result = session.get(RESULT_KEY)
+    if not result or result.get("app") != application_id:
+        return None
+    session.pop(RESULT_KEY, None)
+    return result
 
 
 def _can_change(app) -> bool:
@@ -166,8 +202,8 @@ def remove(evidence_id: int):
             raise
         return _manage_error(ev.visible_file(evidence_id, actor()), exc.message(locale()), exc.status)
     db.session.commit()
-    flash(_("Evidence «%(name)s» removed from the file (kept in the history).", name=name), "success")
-    return redirect(url_for("review.detail", application_id=app.id, _anchor="evidence"))
+    _remember(app.id, [("success", _("Evidence «%(name)s» removed from the file (kept in the history).", name=name))])
+    return redirect(url_for("review.detail", application_id=app.id, _anchor="evidence-result"))
 
 
 @bp.post(f"/evidence/<{ID}:evidence_id>/replace")
@@ -193,8 +229,9 @@ def replace(evidence_id: int):
         return _manage_error(ev.visible_file(evidence_id, actor()), exc.message(locale()), exc.status)
     uploads.store(current_app.config["UPLOAD_DIR"], checked)
     db.session.commit()
-    flash(_("Evidence «%(old)s» replaced by «%(new)s».", old=old_name, new=row.original_name), "success")
-    return redirect(url_for("review.detail", application_id=app.id, _anchor="evidence"))
+    _remember(app.id, [("success", _("Evidence «%(old)s» replaced by «%(new)s».", old=old_name,
+                                     new=row.original_name))])
+    return redirect(url_for("review.detail", application_id=app.id, _anchor="evidence-result"))
 
 
 @bp.get(f"/evidence/<{ID}:evidence_id>/inline")

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import Blueprint, redirect, render_template, request, session, url_for
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask_babel import ngettext
 from flask_login import current_user, login_required
-from sqlalchemy import func, select
+from sqlalchemy import select, update
 
 from workflow import clock, deadlines, queries, summary
 from workflow.authz import Grant
@@ -73,17 +74,39 @@ def waiting_for_me() -> list[Waiting]:
     return out
 
 
-def returned_to_me(limit: int = 50) -> list[tuple[Application, AuditEvent]]:
-    """Files sent back to the applicant side whose latest state change is a return: what to fix, and why."""
-    return [(row[0], row[1]) for row in db.session.execute(queries.returned(actor(), limit))]
+def returned_to_me(limit: int = 50, campaigns: list[Campaign] | None = None) -> list[tuple[Application, AuditEvent]]:
+    """Files sent back to the applicant side whose latest state change is a return: what to fix, and why.
+    `campaigns`: only those campaigns' files (the ones where the user prepares files)."""
+    stmt = queries.returned(actor(), limit)
+    if campaigns is not None:
+        stmt = stmt.where(Application.campaign_id.in_([c.id for c in campaigns]))
+    return [(row[0], row[1]) for row in db.session.execute(stmt)]
+
+
+def creatable(campaigns: list[Campaign]) -> list[Campaign]:
+    """The running campaigns where the user acts at the first stage and nominations are still open: the home
+    page's "New application" buttons."""
+    today = clock.today()
+    return [c for c in prepared_by_me(campaigns) if deadlines.nominations_open(c, today)]
+
+
+def prepared_by_me(campaigns: list[Campaign]) -> list[Campaign]:
+    """The campaigns where the user acts at the first stage: only there does the user fix returned files, so only
+    their returns are listed (an overseer's home would otherwise open on every commune's returns)."""
+    return [c for c in campaigns if any(definition(c.title_code).stages[0] in acting_states(g, c)
+                                        for g in actor().grants)]
 
 
 @bp.get("/")
 @login_required
 def index():
-    return render_template("home.html", waiting=waiting_for_me(), returned=returned_to_me(),
-                           unread=_unread_count(), current=current_campaigns(), today=clock.today(),
-                           next_deadline=deadlines.next_deadline, headline_unit=_headline_unit())
+    current = current_campaigns()
+    mine = prepared_by_me(campaigns_of())  # a return in last year's campaign still waits to be fixed
+    return render_template("home.html", waiting=waiting_for_me(),
+                           returned=returned_to_me(campaigns=mine) if mine else [],
+                           unread=_unread_count(), current=current, today=clock.today(),
+                           next_deadline=deadlines.next_deadline, headline_unit=_headline_unit(),
+                           creatable=creatable(current))
 
 
 def _headline_unit():
@@ -115,9 +138,9 @@ def campaigns():
 
 
 def _unread_count() -> int:
-    return db.session.scalar(select(func.count()).select_from(Notification).where(
-        Notification.user_id == current_user.id, Notification.channel == "inapp",
-        Notification.read_at.is_(None))) or 0
+    from .help import unread_notices  # counted once per request, shared with the header's "Inbox" link
+
+    return unread_notices()
 
 
 @bp.get("/inbox")
@@ -136,6 +159,22 @@ def mark_read(notification_id: int):
     if note is not None and note.user_id == current_user.id and note.read_at is None:
         note.read_at = clock.now()
         db.session.commit()
+    return redirect(url_for("home.inbox"))
+
+
+@bp.post("/inbox/read-all")
+@login_required
+def mark_all_read():
+    """Mark every unread in-app notice of the user as read, in one statement (through ix_notifications_unread).
+    Reading a notice is not an audited event (a single "Mark as read" is not either): nothing to write to the
+    trail."""
+    done = db.session.execute(
+        update(Notification).where(Notification.user_id == current_user.id, Notification.channel == "inapp",
+                                   Notification.read_at.is_(None))
+        .values(read_at=clock.now()).execution_options(synchronize_session=False)).rowcount
+    db.session.commit()
+    if done:
+        flash(ngettext("%(num)s notice marked as read.", "%(num)s notices marked as read.", done), "success")
     return redirect(url_for("home.inbox"))
 
 

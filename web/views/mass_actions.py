@@ -73,7 +73,11 @@ def _confirm_page(action: str, flt: QueueFilter, *, error: str | None = None, re
 @bp.get("/applications/mass")
 @login_required
 def choose():
-    """The queue's form: the action picked in a select box, the filter as it stood; on to its confirmation."""
+    """The queue's form: the action picked in a select box, the filter as it stood; on to its confirmation. The
+    list starts at "Chọn thao tác…" (issue 13): with no action chosen, back to the queue, nothing done."""
+    if not request.args.get("action"):
+        flash(_("Choose an action for the files matching the filter."), "error")
+        return redirect(url_for("review.queue", **filter_from(request.args).args()))
     action = _action(request.args.get("action", ""))
     return redirect(url_for("mass_actions.confirm", action=action, **filter_from(request.args).args()))
 

@@ -2,23 +2,27 @@
 from __future__ import annotations
 
 import os
+import secrets
+from datetime import UTC, datetime
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
+from itsdangerous import BadSignature, URLSafeSerializer
 
-from workflow import operations
+from workflow import clock, operations
 from workflow.admin.inputs import InvalidInput, parse
 from workflow.db import db
 from workflow.declared import NominationInput, ScoreSheetInput, person_missing, typed_form
 from workflow.definitions import definition
 from workflow.errors import WorkflowError
-from workflow.inputs import parse_int
-from workflow.models import Campaign, Unit
+from workflow.models import Application, Campaign, Unit
 from workflow.rubrics import spec
+from workflow.score_trail import score_trail
 
 from .. import uploads
 from ..i18n import locale
+from ..wording import explain
 from .common import ID, actor, version_arg
 from .home import acting_states
 
@@ -48,6 +52,12 @@ def _residences(units: list[Unit]) -> list[Unit]:
     return [r for r in rows if any(operations.residence_allowed(u, r, me) for u in units)]
 
 
+# The engine's refusals name a field; the form shows the message beside it (issue 13), not at the top.
+_FIELD_OF = {"full_name": "full_name", "date_of_birth": "date_of_birth", "citizen_id": "citizen_id",
+             "subject_group": "subject_group", "residence_unit": "residence_id", "target_level": "target_level",
+             "unit": "unit_id"}
+
+
 def _page_message(field: str, code: str) -> str | None:
     """The page's own wording for a declared input's code on this form (None: the shared field message)."""
     if field == "full_name":
@@ -56,8 +66,8 @@ def _page_message(field: str, code: str) -> str | None:
         if code == "name_chars":
             return _("The name contains characters that are not allowed: hidden format characters (such as "
                      "direction overrides or zero-width spaces) or too many accent marks on one letter.")
-    if field == "date_of_birth" and code in ("required", "iso_date", "date"):
-        return _("Enter a valid date of birth.")
+    if field == "date_of_birth" and code in ("required", "iso_date", "date", "day"):
+        return _("Enter the date of birth as dd/mm/yyyy, for example 17/05/1980.")
     if field == "citizen_id":
         if code == "citizen_id_ascii":
             return _("The citizen ID takes the digits 0-9 only (not full-width, Arabic-Indic or other digits).")
@@ -125,7 +135,13 @@ def new(campaign_id: int):
                 db.session.rollback()
                 if exc.status != 422:
                     raise
-                errors["_"] = exc.message(locale())
+                repeated = _repeated_submit(exc, campaign, unit, nomination.citizen_id if person else None)
+                if repeated is not None:  # issue 13: a double click on "Tạo hồ sơ" leads to the file it created
+                    flash(_("The application has been created. Now upload the evidence for each criterion."),
+                          "success")
+                    return redirect(url_for("review.detail", application_id=repeated.id))
+                errors[_FIELD_OF.get(str(exc.params.get("field")), "_")
+                       if exc.code != "duplicate_subject" else "citizen_id"] = exc.message(locale())
             else:
                 db.session.commit()
                 flash(_("The application was created. Now upload the evidence for each criterion."), "success")
@@ -134,7 +150,53 @@ def new(campaign_id: int):
     lang = "en" if locale().startswith("en") else "vi"
     groups = {f["code"]: f["name"][lang] for f in campaign.rubric.definition.get("frameworks", [])}
     return render_template("new_application.html", campaign=campaign, units=units, rubric=rubric, form=form,
-                           errors=errors, subject_groups=groups, residences=residences), status
+                           errors=errors, subject_groups=groups, residences=residences,
+                           form_token=_form_token(campaign)), status
+
+
+# Issue 13: the nomination form carries a signed token saying who opened it, for which campaign and when. A second
+# submit of the same form (a double click, a reload of the post) meets the file the first one created, as the
+# duplicate rule refuses it: when that file was created by the same officer after the form was opened, the officer
+# is led to it ("Hồ sơ đã được tạo") instead of a duplicate error. Nothing is stored: the token is signed, and the
+# file itself (creator, creation time) says whether it came from this form.
+_TOKEN_SALT = "nomination-form"
+
+
+def _signer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=_TOKEN_SALT)
+
+
+def _form_token(campaign: Campaign) -> str:
+    """The posted token when it is this officer's for this campaign (kept across a corrected form), else a new one."""
+    posted = request.form.get("form_token") or ""
+    if posted and _token_opened(posted, campaign) is not None:
+        return posted
+    return _signer().dumps({"u": actor().id, "c": campaign.id, "t": clock.now().timestamp(),
+                            "n": secrets.token_hex(4)})
+
+
+def _token_opened(token: str, campaign: Campaign) -> datetime | None:
+    """When this officer opened this campaign's form, from a valid token; None for any other token."""
+    try:
+        data = _signer().loads(token)
+        if data["u"] != actor().id or data["c"] != campaign.id:
+            return None
+        return datetime.fromtimestamp(float(data["t"]), UTC)
+    except (BadSignature, KeyError, TypeError, ValueError):
+        return None
+
+
+def _repeated_submit(exc: WorkflowError, campaign: Campaign, unit: Unit | None,
+                     citizen_id: str | None) -> Application | None:
+    """The file a duplicate refusal points at, when this very form created it (see above)."""
+    if exc.code not in ("duplicate_subject", "duplicate_commune") or unit is None:
+        return None
+    opened = _token_opened(request.form.get("form_token") or "", campaign)
+    twin = operations.live_file(campaign, unit, citizen_id) if opened is not None else None
+    if twin is None or twin.created_by_id != actor().id:
+        return None
+    created = twin.created_at if twin.created_at.tzinfo else twin.created_at.replace(tzinfo=UTC)
+    return twin if created >= opened else None
 
 
 @bp.post(f"/applications/<{ID}:application_id>/evidence")
@@ -160,7 +222,7 @@ def upload(application_id: int):
         db.session.rollback()
         if exc.status == 404:
             raise
-        return _detail_error(operations.get_visible(application_id, actor()), exc.message(locale()), exc.status)
+        return _detail_error(operations.get_visible(application_id, actor()), explain(exc), exc.status)
     db.session.commit()
     flash(_("Evidence «%(name)s» uploaded for criterion %(code)s.", name=checked.original_name, code=criterion),
           "success")
@@ -198,33 +260,43 @@ def scores(application_id: int):
     current = {s.criterion_code: s.value for s in app.scores}
     adjusting = app.state in operations.ADJUST_STATES
     error, values = None, {c.code: current.get(c.code) for c in criteria}
+    field_errors: dict[str, str] = {}
+
+    def sheet(status: int = 200):
+        trail = score_trail(app) if adjusting else None  # the branch's scores and the adjustments so far
+        return render_template("scores.html", app=app, rubric=rubric, criteria=criteria, values=values,
+                               adjusting=adjusting, error=error, field_errors=field_errors, trail=trail), status
+
     if request.method == "POST":
         raw = {c.code: (request.form.get(f"score-{c.code}") or "").strip() for c in criteria}
-        values = {code: parse_int(v) if v else None for code, v in raw.items()}
-        bad = [code for code, v in raw.items() if v and values[code] is None]
-        entered = {code: v for code, v in values.items() if v is not None}
-        if bad:
-            error = _("Scores are whole numbers; check criteria %(codes)s.", codes=", ".join(bad))
+        entered: dict[str, int] = {}
+        for code, text in raw.items():
+            if not text:
+                continue
+            try:  # the rubric's own rule (bounds, whole points, step), the same the API's values meet
+                entered[code] = rubric.read_value(code, text)
+            except WorkflowError as exc:
+                field_errors[code] = exc.message(locale())
+        values = {code: entered.get(code, text or None) for code, text in raw.items()}
+        if field_errors:
+            error = _("Check the scores marked below.")
         elif not entered:
             error = _("Enter at least one score.")
         else:
             changed = {code: v for code, v in entered.items() if current.get(code) != v}
             try:  # the same declared input as PUT /api/v1/applications/<id>/scores
-                sheet = parse(ScoreSheetInput, {"scores": changed or entered, "version": version_arg(),
-                                                "reason": request.form.get("reason") or None})
-                operations.set_scores(app, actor(), sheet.scores, reason=sheet.reason, version=sheet.version)
+                parsed = parse(ScoreSheetInput, {"scores": changed or entered, "version": version_arg(),
+                                                 "reason": request.form.get("reason") or None})
+                operations.set_scores(app, actor(), parsed.scores, reason=parsed.reason, version=parsed.version)
             except WorkflowError as exc:
                 db.session.rollback()
                 if exc.status == 404:
                     raise
                 app = operations.get_visible(application_id, actor())
-                error = exc.message(locale())
-                return render_template("scores.html", app=app, rubric=rubric, criteria=criteria, values=values,
-                                       adjusting=adjusting, error=error), exc.status
+                error = explain(exc)  # a conflict: who changed the file, when and what
+                return sheet(exc.status)
             db.session.commit()
             flash(_("Scores saved: total %(total)s.", total=app.score_total), "success")
             return redirect(url_for("review.detail", application_id=app.id, _anchor="scores"))
-        return render_template("scores.html", app=app, rubric=rubric, criteria=criteria, values=values,
-                               adjusting=adjusting, error=error), 422
-    return render_template("scores.html", app=app, rubric=rubric, criteria=criteria, values=values,
-                           adjusting=adjusting, error=error)
+        return sheet(422)
+    return sheet()

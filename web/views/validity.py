@@ -18,7 +18,7 @@ from workflow.db import db
 from workflow.errors import WorkflowError
 from workflow.models import Application, Decision
 
-from ..i18n import locale
+from ..wording import explain
 from .common import ID, actor, int_arg
 from .review import bp, render_detail
 
@@ -75,7 +75,7 @@ def renew(application_id: int):
         db.session.rollback()
         if exc.status == 404:
             abort(404)
-        return render_detail(operations.get_visible(application_id, actor()), error=exc.message(locale()),
+        return render_detail(operations.get_visible(application_id, actor()), error=explain(exc),
                              status=exc.status)
     db.session.commit()
     flash(_("Renewal file opened: it renews the recognition of %(year)s.", year=app.campaign.year), "success")

@@ -4,7 +4,6 @@ later is an extension and records its reason), and closes it. The field names ar
 The deadlines themselves are judged by workflow.deadlines; the caller commits."""
 from __future__ import annotations
 
-import re
 from datetime import date
 from typing import Annotated, Any
 
@@ -17,7 +16,7 @@ from .. import clock
 from ..db import db
 from ..deadlines import ORDER, dmy
 from ..errors import GuardRefused, NotFound
-from ..inputs import MAX_INT
+from ..inputs import MAX_INT, parse_date
 from ..models import Campaign, Rubric, TitleType, Unit
 from . import as_actor, record, require_admin
 from .inputs import FIELD_MESSAGES, Input, InvalidInput, Name
@@ -34,24 +33,15 @@ FIELD_MESSAGES.update({
     "unknown_title": ("Không có danh hiệu này.", "No such title."),
 })
 
-_DMY = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
-
-
 def _date(value: Any) -> Any:
-    """dd/mm/yyyy (pages) or YYYY-MM-DD (API); nothing else, not even a number of seconds."""
+    """dd/mm/yyyy (pages) or YYYY-MM-DD (API), by workflow.inputs.parse_date; nothing else, not even a number of
+    seconds."""
     if value is None or isinstance(value, date):
         return value
-    if not isinstance(value, str):
+    day = parse_date(value) if isinstance(value, str) else None
+    if day is None:
         raise PydanticCustomError("date_parsing", "not a date")
-    text = value.strip()
-    try:
-        if m := _DMY.match(text):
-            return date(int(m[3]), int(m[2]), int(m[1]))
-        if len(text) == 10:
-            return date.fromisoformat(text)
-    except ValueError:
-        pass
-    raise PydanticCustomError("date_parsing", "not a date")
+    return day
 
 
 Day = Annotated[date, BeforeValidator(_date)]

@@ -35,7 +35,7 @@ FIELD_MESSAGES: dict[str, tuple[str, str]] = {
     "unknown_field": ("Trường này không được nhận.", "This field is not accepted."),
     "invalid": ("Giá trị không hợp lệ.", "Not a valid value."),
     # workflow/declared.py: a nominee's own fields
-    "date_range": ("Ngày sinh phải từ 1900-01-01 đến hôm nay.", "The date of birth must be 1900-01-01 to today."),
+    "date_range": ("Ngày sinh phải từ 01/01/1900 đến hôm nay.", "The date of birth must be 01/01/1900 to today."),
     "citizen_id": ("Số CCCD phải gồm đúng 12 chữ số.", "A citizen ID has exactly 12 digits."),
     "citizen_id_ascii": ("Số CCCD chỉ được gồm các chữ số 0-9 (không dùng chữ số toàn độ rộng, chữ số Ả Rập "
                          "hay chữ số của bảng chữ khác).",
@@ -44,6 +44,8 @@ FIELD_MESSAGES: dict[str, tuple[str, str]] = {
     # A JSON value of the wrong type is told apart from text that is not a number or a date (pages, imports).
     "not_integer": ("Phải là số nguyên.", "Must be an integer."),
     "iso_date": ("Phải là ngày dạng YYYY-MM-DD.", "Must be a date as YYYY-MM-DD."),
+    "day": ("Phải là ngày có thật, dạng dd/mm/yyyy (ví dụ 01/12/2026) hoặc YYYY-MM-DD.",
+            "Must be a real date, as dd/mm/yyyy (for example 01/12/2026) or YYYY-MM-DD."),
     "range": ("Phải từ {min} đến {max}.", "Must be from {min} to {max}."),
     "control_chars": ("Có ký tự điều khiển hoặc ký tự không hợp lệ.", "Contains control or invalid characters."),
     "object": ("Phải là một đối tượng {{mã tiêu chí: điểm}}.", "Must be an object {{criterion code: points}}."),

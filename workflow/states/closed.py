@@ -15,8 +15,10 @@ def reject_step(state: str) -> Step:
 
 
 def withdraw_step(state: str, first: str) -> Step:
-    """The applicant side (whoever acts at the first stage) may withdraw until the file leaves its hands."""
-    return Step("withdraw", state, "withdrawn", actor_stage=first, effects=_close)
+    """The applicant side (whoever acts at the first stage) may withdraw until the file leaves its hands, saying
+    why (issue 13: a withdrawal cannot be undone; its reason is kept in the audit event and the history, for the
+    page and the API alike)."""
+    return Step("withdraw", state, "withdrawn", needs_reason=True, actor_stage=first, effects=_close)
 
 
 def steps(state: str, prev: str | None, nxt: str | None, first: str) -> list[Step]:
