@@ -188,7 +188,7 @@ def _plan_digests(rows, now) -> list[dict[str, Any]]:
         if digest is None or user is None or not user.active:
             continue
         lines = [messages.DigestLine(a.application_id, a.full_name or a.unit_name, a.title_code, a.kind, a.state,
-                                     max(0, (_aware(row.created_at) - _aware(a.stage_since)).days))
+                                     max(0, (_aware(row.created_at) - _aware(a.stage_since)).days), a.unit_name)
                  for a in db.session.execute(
                      select(StageAlert.application_id, StageAlert.kind, StageAlert.state, StageAlert.stage_since,
                             Application.full_name, Unit.name.label("unit_name"), Campaign.title_code)

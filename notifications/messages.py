@@ -98,6 +98,10 @@ class DigestLine:
     kind: str  # reminder | escalation
     state: str
     days: int
+    unit: str = ""  # the file's unit, so two nominees of one name are told apart
+
+    def who(self) -> str:
+        return f"{self.name} ({self.unit})" if self.unit and self.unit != self.name else self.name
 
 
 def digest_notice(day: date, lines: list[DigestLine], locale: str | None) -> tuple[str, str]:
@@ -111,7 +115,7 @@ def digest_notice(day: date, lines: list[DigestLine], locale: str | None) -> tup
             [f"{escalations} hồ sơ chuyển lên cấp trên"] if escalations else [])
         subject = f"Nhắc việc ngày {when}: " + ", ".join(parts)
         kinds = {"reminder": "quá hạn", "escalation": "chuyển lên cấp trên"}
-        rows = [f"- {x.name} — {title_label(x.title, lg)}: chờ ở bước «{stage_label(x.state, lg)}» "
+        rows = [f"- {x.who()} — {title_label(x.title, lg)}: chờ ở bước «{stage_label(x.state, lg)}» "
                 f"{x.days} ngày, {kinds[x.kind]}" for x in lines]
         body = "Các hồ sơ sau đã chờ quá thời hạn của đợt đánh giá:\n" + "\n".join(rows) + "\n"
     else:
@@ -119,7 +123,7 @@ def digest_notice(day: date, lines: list[DigestLine], locale: str | None) -> tup
             [f"{escalations} escalated to you"] if escalations else [])
         subject = f"Reminders for {when}: " + ", ".join(parts)
         kinds = {"reminder": "overdue", "escalation": "escalated"}
-        rows = [f"- {x.name} — {title_label(x.title, lg)}: waiting at "
+        rows = [f"- {x.who()} — {title_label(x.title, lg)}: waiting at "
                 f"«{stage_label(x.state, lg)}» for {x.days} days, {kinds[x.kind]}" for x in lines]
         body = "These applications have waited longer than the campaign allows:\n" + "\n".join(rows) + "\n"
     return _nfc(subject[:255]), _nfc(body)

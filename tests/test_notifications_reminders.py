@@ -62,7 +62,7 @@ def test_reminder_then_escalation_one_digest_a_day(notif_app, smtp_sink, world_t
     body = db.session.scalar(select(Notification.body).where(Notification.user_id == appraiser.id,
                                                              Notification.kind == "digest"))
     # issue 13: the files by name and title, not by number
-    assert body.count(f"- {a1.full_name} — Công dân học tập: chờ ở bước «Xã thẩm định» 14 ngày") == 2
+    assert body.count(f"- {a1.full_name} ({a1.unit.name}) — Công dân học tập: chờ ở bước «Xã thẩm định» 14 ngày") == 2
     assert a2.full_name == a1.full_name
     mails = [m for m in smtp_sink.messages if m.subject.startswith("Nhắc việc")]
     assert sorted(m.rcpt for m in mails) == sorted([appraiser.email, approver.email])
