@@ -7,17 +7,11 @@ from datetime import date
 
 
 def stage_label(state: str, locale: str | None) -> str:
-    """A state's label as the pages word it: the one place is workflow/labels.py STATE_LABELS (the app's catalogue,
-    shared by pages and worker, workflow/appbase.py), so a notice and a page never name a stage differently."""
-    from flask import has_app_context
-    from flask_babel import force_locale
+    """A state's label as the pages word it (workflow/labels.py), so a notice and a page never name a stage
+    differently."""
+    from workflow.labels import stage_label as label
 
-    from workflow.labels import STATE_LABELS
-
-    if state not in STATE_LABELS or not has_app_context():
-        return state
-    with force_locale(lang(locale)):
-        return str(STATE_LABELS[state])
+    return label(state, lang(locale))
 
 
 def title_label(code: str, locale: str | None) -> str:

@@ -133,8 +133,27 @@ def _mass_actions() -> list[str]:
     return list(MASS_ACTIONS)
 
 
+def _collective_ids() -> list[int]:
+    """The first household, clan and organisation of the demo (issue 14)."""
+    from workflow.models import Collective
+
+    return sorted(db.session.scalars(select(func.min(Collective.id)).group_by(Collective.kind)))
+
+
+def _definition_ids() -> list[int]:
+    from workflow.models import TitleDefinition
+
+    return list(db.session.scalars(select(TitleDefinition.id).order_by(TitleDefinition.id)))
+
+
+def _counted_criteria() -> list[str]:
+    """The counted criteria of the demo's rubrics (a clan's 1, a unit's 1.1, a village's 1)."""
+    return ["1", "1.1"]
+
+
 # parameter name -> the demo values it takes
 FILL: dict[str, Callable[[], list]] = {
+    "collective_id": _collective_ids, "definition_id": _definition_ids, "criterion": _counted_criteria,
     "application_id": _app_ids, "campaign_id": _campaign_ids, "decision_id": _decision_ids, "unit_id": _unit_ids,
     "province_id": _province_ids, "user_id": _user_ids, "evidence_id": _evidence_ids, "job_id": _import_job_ids,
     "code": _title_codes, "cccd": _cccds, "action": _mass_actions,

@@ -104,6 +104,7 @@ OWN_CONTRACT_TESTS |= {"reports"}  # the annual report and coverage: tests/test_
 OWN_CONTRACT_TESTS |= {"targets"}  # targets and denominators: tests/test_report_targets.py
 OWN_CONTRACT_TESTS |= {"records"}  # signed recognition records: tests/test_records.py
 OWN_CONTRACT_TESTS |= {"papers"}  # the decision's PDF: tests/test_papers_decision.py
+OWN_CONTRACT_TESTS |= {"collectives", "definitions"}  # issue 14: tests/test_web_titles.py
 
 
 @pytest.fixture

@@ -164,8 +164,10 @@ def test_a_moved_unit_changes_scope_at_once_single_and_batch(world):
 # --- fire_batch: one judgement per distinct case ----------------------------------------------------------------
 
 def test_the_judged_case_is_every_row_column_but_id_and_version():
+    """The subject key is read only by counted criteria and level rules, whose rows the batch judges one by one
+    (tests/test_titles_other.py: a batch over clans of different shares)."""
     names = {f.name for f in fields(engine._Row)}
-    assert set(engine._JUDGED.__reduce__()[1]) == names - {"id", "version"}
+    assert set(engine._JUDGED.__reduce__()[1]) == names - {"id", "version", "subject_key"}
 
 
 def test_no_guard_or_effect_reads_a_subjects_id_or_version():

@@ -62,5 +62,5 @@ def test_same_version_with_other_content_is_refused(world):
 
 
 def test_reloading_the_same_file_is_a_no_op(world):
-    definition = json.loads((DATA_DIR / "rubric_cdht_2022.json").read_text(encoding="utf-8"))
+    definition = json.loads((DATA_DIR / "rubric_cdht_2023.json").read_text(encoding="utf-8"))  # the default (QĐ 324)
     assert load_rubric(definition).id == world.cdht.rubric_id

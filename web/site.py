@@ -135,3 +135,11 @@ def init_app(app: Flask) -> None:
     from .views import help as help_views
 
     app.register_blueprint(help_views.bp)
+
+    # The other learning titles (issue 14): households, clans and organisations with their members, the list
+    # behind a counted criterion, and the title definitions' versions with their dry-run migration
+    from .views import admin_definitions
+    from .views import subjects as subject_views
+
+    app.register_blueprint(subject_views.bp)
+    app.register_blueprint(admin_definitions.bp)

@@ -112,6 +112,32 @@ def subject_group_name(rubric, code: str | None) -> str:
     return code
 
 
+def subject_kind_label(kind: str) -> str:
+    """What a title's nominee is called on a form: "Hộ gia đình", "Dòng họ" ... (workflow/subjects.py)."""
+    return str({"person": _("Citizen"), "commune": _("Commune"), "village": _("Village or residential group"),
+                "household": _("Household"), "clan": _("Clan"),
+                "organisation": _("Agency, school or enterprise")}.get(kind, kind))
+
+
+def title_subject_kind(code: str) -> str:
+    """Who a title's files are about (titles.json "subject_kind"): person, commune, household ..."""
+    from workflow.subjects import kind_of
+
+    return kind_of(code)
+
+
+def counted_sentence(figure) -> str:
+    """A counted criterion in words (workflow/counting.py): "12/20 hộ gia đình đạt Gia đình học tập (60%); mức
+    cần đạt 50%: đạt"."""
+    members = {"households": _("households"), "persons": _("members"), "organisations": _("organisations")}
+    percent = format_decimal(figure.percent, format="#,##0.#")
+    required = format_decimal(figure.required, format="#,##0.#")
+    verdict = _("met") if figure.met else _("not yet met")
+    return _("%(holders)s of %(members)s %(what)s hold %(title)s (%(percent)s%%); required %(required)s%%: "
+             "%(verdict)s", holders=figure.holders, members=figure.members, what=members[figure.members_kind],
+             title=title_name(figure.counts), percent=percent, required=required, verdict=verdict)
+
+
 def _points(value: Any) -> str:
     return "—" if value is None else str(format_decimal(value))
 
@@ -188,7 +214,9 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["filesize"] = filesize
     app.jinja_env.globals.update(person=person, event_details=event_details, title_name=title_name,
                                  language_return=language_return,
-                                 subject_group_name=subject_group_name, field_label=field_label)
+                                 subject_group_name=subject_group_name, field_label=field_label,
+                                 subject_kind_label=subject_kind_label, counted_sentence=counted_sentence,
+                                 title_subject_kind=title_subject_kind)
 
 
 # ---------------------------------------------------------------- a conflict, told as what happened (finding 12)

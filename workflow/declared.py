@@ -137,7 +137,8 @@ PERSON_FIELDS = ("full_name", "date_of_birth", "citizen_id")
 # ---------------------------------------------------------------- the inputs
 
 class NominationInput(Body):
-    """A nominee put forward in a campaign by a unit (CDHT: a person; XHT: the commune itself, no person fields)."""
+    """A nominee put forward in a campaign by a unit (CDHT: a person; XHT: the commune itself, no person fields;
+    the other titles: a household, clan, organisation or village, named by `collective` or `subject_unit`)."""
 
     campaign: Annotated[Id, Field(description="A campaign of the caller's province.")]
     unit: Annotated[Id, Field(description="CDHT: the branch; XHT: the commune.")]
@@ -147,6 +148,9 @@ class NominationInput(Body):
     subject_group: Annotated[SubjectGroup | None, Field(description="The rubric framework (CDHT: 1, 2 or 3).")] = None
     residence_unit: Id | None = None
     target_level: Annotated[Level, Field(description="The level aimed at (default 1).")] = 1
+    collective: Annotated[Id | None, Field(description="GDHT, DHHT, DVHT: the household, clan or organisation "
+                                                       "(GET /api/v1/collectives).")] = None
+    subject_unit: Annotated[Id | None, Field(description="CDHT_THON: the village of the commune.")] = None
 
     def require_person(self) -> NominationInput:
         """A person's nomination needs a name, a date of birth and a citizen ID: refuse every one missing."""

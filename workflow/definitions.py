@@ -27,6 +27,8 @@ class Definition:
     stages: tuple[str, ...]
     steps: dict[tuple[str, str], Step]
     machine: Machine
+    version: str = "1"
+    id: int | None = None  # the title_definitions row (None: the version shipped in titles.json, never loaded)
 
     @property
     def states(self) -> tuple[str, ...]:
@@ -66,14 +68,75 @@ def assemble(code: str, stages: tuple[str, ...], machine_class: type[Machine] = 
     return steps, machine
 
 
+def shipped() -> dict[str, dict[str, Any]]:
+    """The titles as workflow/data/titles.json ships them: each one's first definition version."""
+    return {t["code"]: t for t in data_file("titles.json")["titles"]}
+
+
+def build(content: dict[str, Any], row_id: int | None = None) -> Definition:
+    """A definition from its content (stages in order, validity ...): the one machine its files share."""
+    stages = tuple(content["stages"])
+    unknown = [s for s in stages if s not in MODULE_OF or s in closed.STATES]
+    if unknown or not stages:
+        raise ValueError(f"{content['code']}: unknown stages {unknown}")
+    steps, machine = assemble(content["code"], stages)
+    return Definition(content["code"], stages, steps, machine, str(content.get("version", "1")), row_id)
+
+
 @cache
 def definition(title: str) -> Definition:
-    for t in data_file("titles.json")["titles"]:
-        if t["code"] == title:
-            stages = tuple(t["stages"])
-            steps, machine = assemble(title, stages)
-            return Definition(title, stages, steps, machine)
-    raise KeyError(title)
+    """The title's shipped definition (the version a file without a pinned version follows)."""
+    try:
+        return build(shipped()[title])
+    except KeyError:
+        raise KeyError(title) from None
+
+
+@cache
+def by_id(definition_id: int) -> Definition:
+    """A loaded version; versions never change once loaded, so caching by id is safe for the process."""
+    from .db import db
+    from .models import TitleDefinition
+
+    row = db.session.get(TitleDefinition, definition_id)
+    if row is None:
+        raise LookupError(f"title definition {definition_id} not found")
+    return build(row.content, row.id)
+
+
+_first: dict[str, int] = {}
+
+
+def of(title: str, definition_id: int | None) -> Definition:
+    """The definition a file follows: the version it was created under (issue 14 §3). A file without one (created
+    before versions were loaded) follows the title's first loaded version, else the shipped one."""
+    if definition_id is None:
+        definition_id = _first.get(title)
+        if definition_id is None:
+            from sqlalchemy import func, select
+
+            from .db import db
+            from .models import TitleDefinition
+
+            definition_id = db.session.scalar(select(func.min(TitleDefinition.id))
+                                              .where(TitleDefinition.title_code == title))
+            if definition_id is None:
+                return definition(title)
+            _first[title] = definition_id
+    return by_id(definition_id)
+
+
+def current_id(title: str) -> int | None:
+    """The newest loaded version of the title, which new files take (read each time: another process may have
+    loaded one); None where no version was ever loaded (the shipped one applies)."""
+    from sqlalchemy import func, select
+
+    from .db import db
+    from .models import TitleDefinition
+
+    return db.session.scalar(select(func.max(TitleDefinition.id)).where(TitleDefinition.title_code == title))
+
+
 
 
 def mermaid(title: str) -> str:
@@ -90,3 +153,13 @@ def mermaid(title: str) -> str:
                         title=f"{title}: {d.stages[0]} → recognised")
     graph.add_model(model)
     return model.get_graph().draw(None)
+
+
+def current(title: str) -> Definition:
+    """The version new files of the title take (the newest loaded)."""
+    return of(title, current_id(title))
+
+
+def for_application(app) -> Definition:
+    """The version this file follows (models.Application)."""
+    return of(app.campaign.title_code, app.definition_id)

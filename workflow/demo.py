@@ -120,6 +120,8 @@ def seed(password: str, upload_dir: str, csv_path: Path = SHARED_DATA) -> dict[s
         _walk_xht(app, ["self_assessment", "upper_appraisal", "recognised"][i], appraisers[commune.id],
                   approver, upload_dir)
     db.session.commit()
+    _other_titles(province, communes[0], branches[:2], appraisers[communes[0].id], approver, cdht, upload_dir, rng)
+    db.session.commit()
     _demo_import(cdht, *branches[0], rng)
     _history(province, communes, branches, appraisers, approver, rubrics, random.Random(2024))  # issue 11 (C)
     from . import certificates
@@ -131,6 +133,87 @@ def seed(password: str, upload_dir: str, csv_path: Path = SHARED_DATA) -> dict[s
     audit.seal_all()
     return counts
 
+
+
+# --- The other learning titles (issue 14): households, a clan, a village and a school of the first commune -------
+HOUSEHOLDS = [("Hộ ông Nguyễn Văn Hùng", 0), ("Hộ bà Trần Thị Lan", 0), ("Hộ ông Lê Đức Nam", 0),
+              ("Hộ ông Nguyễn Văn Sơn", 0), ("Hộ bà Phạm Thị Hạnh", 1), ("Hộ ông Nguyễn Hữu Tâm", 1),
+              ("Hộ ông Vũ Minh Tuấn", 1), ("Hộ ông Nguyễn Quang Long", 1), ("Hộ bà Đỗ Thị Mai", 0)]
+RECOGNISED_FAMILIES = 6  # the first six become Gia đình học tập through the engine
+
+
+def _other_titles(province: Unit, commune: Unit, branches: list[tuple[Unit, User]], appraiser: User,
+                  approver: User, cdht: Campaign, upload_dir: str, rng: random.Random) -> None:
+    """Two villages of the commune with nine households (six recognised Gia đình học tập by the engine), a clan of
+    five of them (four learning families: 80%, its file waiting for the commune's decision), the first village's
+    community file in self-assessment, and a primary school whose staff are the commune's learning citizens (its
+    file with the province): each counted criterion shows its figure and its list to the appraiser."""
+    from . import subjects
+    from .models import Application
+    from .validity import titles
+
+    today = clock.today()
+    campaigns = {code: Campaign(title_code=code, year=today.year, province=province, rubric_id=rid,
+                                name=f"Công nhận {titles()[code]['name_vi']} năm {today.year}",
+                                **relative_deadlines(today, 45))
+                 for code, rid in _default_rubrics().items()}
+    db.session.add_all(campaigns.values())
+    villages = [add_unit(f"{commune.code}-T{i}", f"Thôn {i}, {commune.name}", "village", commune, kind="thôn")
+                for i in (1, 2)]
+    officer = branches[0][1]
+    homes = []
+    for name, v in HOUSEHOLDS:
+        home = subjects.create_collective(officer, subjects.CollectiveInput(kind="household", name=name,
+                                                                            unit_id=villages[v].id))
+        for n in range(2):
+            subjects.add_member(officer, subjects.MembershipInput(
+                collective_id=home.id, member_citizen_id=f"02719{home.id:03d}{n:04d}", joined_on=date(2020, 1, 1),
+                member_name=f"{rng.choice(FAMILY)} {rng.choice(MIDDLE)} {rng.choice(GIVEN)}"))
+        homes.append(home)
+    for home in homes[:RECOGNISED_FAMILIES + 1]:
+        app = operations.create_application(campaigns["GDHT"], branches[0][0], officer, collective=home)
+        operations.set_scores(app, officer, {c.code: rng.randint(8, 10) for c in spec(app.rubric_id).scored_for(1)})
+        engine.fire(app, "submit", officer)
+        if home is homes[RECOGNISED_FAMILIES]:
+            continue  # one family still with the branch
+        engine.fire(app, "submit", officer)
+        engine.fire(app, "approve", appraiser)
+    clan = subjects.create_collective(appraiser, subjects.CollectiveInput(kind="clan", name="Dòng họ Nguyễn Văn",
+                                                                          unit_id=commune.id))
+    for home in (homes[0], homes[1], homes[3], homes[5], homes[7]):
+        subjects.add_member(appraiser, subjects.MembershipInput(collective_id=clan.id, member_collective_id=home.id,
+                                                                joined_on=date(2018, 1, 1)))
+    _filed(campaigns["DHHT"], commune, appraiser, upload_dir, ("submit", "submit"), collective=clan)
+    _filed(campaigns["CDHT_THON"], commune, appraiser, upload_dir, ("submit",), subject_unit=villages[0])
+    school = subjects.create_collective(appraiser, subjects.CollectiveInput(
+        kind="organisation", name=f"Trường Tiểu học {commune.name.removeprefix('Phường ').removeprefix('Xã ')}",
+        unit_id=commune.id, org_type="education"))
+    people = db.session.scalars(select(Application.citizen_id).where(
+        Application.campaign_id == cdht.id, Application.state == "recognised",
+        Application.unit_id.in_([b.id for b, _ in branches]))).all()
+    for cid in people:  # its staff: the commune's learning citizens (TT 24/2023 asks 95% of an education's)
+        subjects.add_member(appraiser, subjects.MembershipInput(collective_id=school.id, member_citizen_id=cid,
+                                                                joined_on=date(2021, 9, 1)))
+    _filed(campaigns["DVHT"], commune, appraiser, upload_dir, ("submit", "submit"), collective=school)
+
+
+def _default_rubrics() -> dict[str, int]:
+    """The default criteria version (titles.json "rubric") of each of the other titles."""
+    from .models import Rubric
+    from .validity import titles
+
+    return {t: db.session.scalar(select(Rubric.id).filter_by(title_code=t, version=titles()[t]["rubric"]))
+            for t in ("GDHT", "DHHT", "CDHT_THON", "DVHT")}
+
+
+def _filed(campaign: Campaign, unit: Unit, actor: User, upload_dir: str, actions: tuple[str, ...], **subject):
+    """A file of one of the other titles, its evidence and self-assessment done, sent on by `actions`."""
+    app = operations.create_application(campaign, unit, actor, **subject)
+    _evidence_and_scores(app, actor, upload_dir, lambda c: 1)
+    operations.set_scores(app, actor, {c.code: 1 for c in spec(app.rubric_id).criteria_for(1)})
+    for action in actions:
+        engine.fire(app, action, actor)
+    return app
 
 
 def _demo_targets(communes: list[Unit]) -> None:

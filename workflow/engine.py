@@ -24,16 +24,16 @@ from typing import Any
 from sqlalchemy import select
 from transitions import MachineError
 
-from . import clock, deadlines, validity, writes
+from . import clock, counting, deadlines, definitions, validity, writes
 from .authz import Actor, actor_of, province_of
 from .chains import chain_for
 from .db import db
-from .definitions import Definition, definition
+from .definitions import Definition
 from .errors import Conflict, GuardRefused, InvalidAction, NotAuthorized, NotFound, WorkflowError
 from .models import Application, Evidence
 from .rubrics import spec
 from .states import Step, Subject
-from .states.guards import level_ready
+from .states.guards import level_ready, passes_rubric
 
 apps = Application.__table__
 
@@ -74,10 +74,12 @@ class _Row:
     target_level: int
     submit_deadline: object = None  # the campaign's nominations deadline and closing (workflow.deadlines)
     closed_at: object = None
+    definition_id: int | None = None  # the definition version the file follows (issue 14 §3)
+    subject_key: str = ""  # read by counted criteria and level rules only, whose rows are judged one by one
 
 
 # Every column the judgement (_decide) reads except the row's identity: rows equal on these are judged alike.
-_JUDGED = attrgetter(*(f.name for f in fields(_Row) if f.name not in ("id", "version")))
+_JUDGED = attrgetter(*(f.name for f in fields(_Row) if f.name not in ("id", "version", "subject_key")))
 
 
 def _load_rows(ids: Sequence[int], lock: bool) -> dict[int, _Row]:
@@ -87,7 +89,7 @@ def _load_rows(ids: Sequence[int], lock: bool) -> dict[int, _Row]:
 def _row_of(app: Application) -> _Row:
     return _Row(app.id, app.state, app.version, app.unit.path, app.unit.area_class, app.campaign.title_code,
                 app.rubric_id, app.score_total, app.score_min, app.scored_count, app.target_level,
-                app.campaign.submit_deadline, app.campaign.closed_at)
+                app.campaign.submit_deadline, app.campaign.closed_at, app.definition_id, app.subject_key)
 
 
 def _evidence_codes(ids: Iterable[int]) -> dict[int, set[str]]:
@@ -128,10 +130,13 @@ def _decide(d: Definition, row: _Row, action: str, actor: Actor, reason: str | N
         score_min=row.score_min, scored_count=row.scored_count, target_level=row.target_level,
         evidence_codes=evidence, reason=(reason or "").strip() or None, payload=payload)
     if level_ready in step.guards and validity.level_rule(row.title, row.target_level):
-        # issue 12: the level's requirement reads the subject's history (its other recognitions); XHT subjects
-        # are their commune, whose path is part of a batch's judged case, so the answer is shared soundly
-        key = db.session.scalar(select(apps.c.subject_key).where(apps.c.id == row.id))
-        subject.prerequisite, subject.on = validity.prerequisite(row.title, row.target_level, key), on
+        # issue 12: the level's requirement reads the subject's history (its other recognitions), so a batch
+        # judges such rows subject by subject (_per_subject)
+        subject.prerequisite, subject.on = validity.prerequisite(row.title, row.target_level, row.subject_key), on
+    if passes_rubric in step.guards and subject.rubric.computed:  # issue 14: counted criteria, row by row
+        subject.figures = counting.figures(subject.rubric, row.target_level, row.subject_key, on,
+                                           education=counting.is_education(row.subject_key))
+        subject.on = on
     try:
         d.machine.events[action].trigger(subject)
     except MachineError as exc:  # the step table and the machine disagree: a definition bug, reported plainly
@@ -165,7 +170,7 @@ def fire(application: Application | int, action: str, actor, *, version: int | N
         if not actor.covers(row.unit_path):
             raise NotFound("not_found")
         raise Conflict("conflict", expected=version, actual=row.version)
-    d = definition(row.title)
+    d = definitions.of(row.title, row.definition_id)
     step = d.step(row.state, action)
     evidence = _evidence_codes([row.id]).get(row.id, set()) if step is not None and step.needs_evidence else None
     now = clock.now()
@@ -205,24 +210,30 @@ def fire_batch(ids: Sequence[int], action: str, actor, *, reason: str | None = N
     return [outcomes[i] for i in order]
 
 
+def _per_subject(row: _Row) -> bool:
+    """The judgement reads the subject's own records: its counted criteria (issue 14) or its level history."""
+    return spec(row.rubric_id).computed or bool(validity.rule(row.title).get("levels"))
+
+
 def _batch_chunk(ids: list[int], action: str, actor: Actor, reason: str | None, payload: dict[str, Any],
                  lock: bool) -> dict[int, Outcome]:
     rows = _load_rows(ids, lock)
     now = clock.now()
     on = now.astimezone(clock.VN).date()
     outcomes: dict[int, Outcome] = {i: Outcome(i, False, error=NotFound("not_found")) for i in ids if i not in rows}
-    needs_evidence = [r.id for r in rows.values()
-                      if (s := definition(r.title).step(r.state, action)) is not None and s.needs_evidence]
+    needs_evidence = [r.id for r in rows.values() if (s := definitions.of(r.title, r.definition_id)
+                                                      .step(r.state, action)) is not None and s.needs_evidence]
     evidence = _evidence_codes(needs_evidence) if needs_evidence else {}
     groups: dict[tuple[str, str, str], list[tuple[_Row, Step, Subject]]] = defaultdict(list)
     judged: dict[tuple, tuple[Step, Subject] | WorkflowError] = {}  # one judgement per distinct case (see top)
     for row in rows.values():
         codes = evidence.get(row.id, set())
-        case = (_JUDGED(row), frozenset(codes))
+        case = (_JUDGED(row), frozenset(codes), row.subject_key if _per_subject(row) else None)
         verdict = judged.get(case)
         if verdict is None:
             try:
-                verdict = _decide(definition(row.title), row, action, actor, reason, payload, codes, on)
+                d = definitions.of(row.title, row.definition_id)
+                verdict = _decide(d, row, action, actor, reason, payload, codes, on)
             except WorkflowError as exc:
                 verdict = exc
             judged[case] = verdict
@@ -251,7 +262,7 @@ def allowed_actions(application: Application, actor) -> list[str]:
     such as the pass rule or a reason, are judged when the action is taken)."""
     actor = actor if isinstance(actor, Actor) else actor_of(actor)
     row = _row_of(application)
-    d = definition(row.title)
+    d = definitions.of(row.title, row.definition_id)
     allowed = []
     for step in d.actions_from(row.state):
         try:
@@ -272,7 +283,7 @@ def check(application: Application, action: str, actor, *, version: int | None =
         if not actor.covers(row.unit_path):
             raise NotFound("not_found")
         raise Conflict("conflict", expected=version, actual=row.version)
-    d = definition(row.title)
+    d = definitions.of(row.title, row.definition_id)
     step = d.step(row.state, action)
     evidence = _evidence_codes([row.id]).get(row.id, set()) if step is not None and step.needs_evidence else None
     step, _subject = _decide(d, row, action, actor, reason, {}, evidence, clock.today())
@@ -285,7 +296,7 @@ def onward(application: Application, action: str, actor) -> list[Step]:
     whole path as one button; each step stays its own state change with its own audit event (fire_through)."""
     actor = actor if isinstance(actor, Actor) else actor_of(actor)
     row = _row_of(application)
-    d = definition(row.title)
+    d = definitions.of(row.title, row.definition_id)
     on = clock.today()
     path: list[Step] = []
     while len(path) < len(d.stages) and (step := d.step(row.state, action)) is not None:

@@ -20,7 +20,7 @@ from . import clock
 from .authz import Actor
 from .chains import chain_for
 from .db import db
-from .definitions import definition
+from .definitions import definition, for_application
 from .errors import MESSAGES, GuardRefused, NotFound
 from .inputs import citizen_id_problem, text_problem
 from .models import Application, AuditEvent, Campaign, Evidence, Unit
@@ -116,7 +116,7 @@ def _require_branch(app: Application, actor: Actor, action: str) -> None:
         raise NotFound("not_found")
     if app.state not in EVIDENCE_STATES:
         raise GuardRefused("evidence_locked", state=app.state)
-    _require_stage(app.unit, app.campaign.title_code, definition(app.campaign.title_code).stages[0], actor, action)
+    _require_stage(app.unit, app.campaign.title_code, for_application(app).stages[0], actor, action)
 
 
 def _audit_rows(rows: list[dict[str, Any]]) -> None:

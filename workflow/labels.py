@@ -16,3 +16,15 @@ STATE_LABELS = {
     "withdrawn": _l("Withdrawn"),
     "revoked": _l("Revoked"),
 }
+
+
+def stage_label(state: str, locale: str | None) -> str:
+    """A state's label in the reader's language ("en", else Vietnamese), outside a request too (the worker, an
+    admin's dry run); the code itself where there is no app to translate with."""
+    from flask import has_app_context
+    from flask_babel import force_locale
+
+    if state not in STATE_LABELS or not has_app_context():
+        return state
+    with force_locale("en" if locale == "en" else "vi"):
+        return str(STATE_LABELS[state])

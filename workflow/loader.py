@@ -12,10 +12,10 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from . import chains, rubrics
+from . import chains, definitions, rubrics
 from .db import db
 from .definitions import DATA_DIR, data_file
-from .models import ApprovalChain, Rubric, TitleType, Unit
+from .models import ApprovalChain, Rubric, TitleDefinition, TitleType, Unit
 from .text import fold, nfc
 
 
@@ -29,6 +29,27 @@ def load_titles() -> None:
         row.name_vi, row.name_en, row.subject_kind = t["name_vi"], t["name_en"], t["subject_kind"]
         db.session.add(row)
     db.session.flush()
+    for t in data_file("titles.json")["titles"]:
+        load_definition(t)
+
+
+def load_definition(content: dict[str, Any]) -> TitleDefinition:
+    """One definition version of a title (its titles.json entry, or an admin's new version): immutable like a
+    rubric version, so the same version with other content is refused."""
+    definitions.build(content)  # refuse unknown stages before touching the database
+    digest = rubrics.content_hash(content)  # the same canonical hash as a rubric version's
+    row = db.session.scalar(select(TitleDefinition).filter_by(title_code=content["code"],
+                                                              version=str(content["version"])))
+    if row is not None:
+        if row.sha256 != digest:
+            raise DataError(f"definition {content['code']} {content['version']} already loaded with other "
+                            "content; give the corrected definition a new version")
+        return row
+    row = TitleDefinition(title_code=content["code"], version=str(content["version"]), content=content,
+                          sha256=digest)
+    db.session.add(row)
+    db.session.flush()
+    return row
 
 
 def load_rubric(definition: dict[str, Any]) -> Rubric:
@@ -69,9 +90,13 @@ def load_reference_data() -> dict[str, Rubric]:
     (workflow/data/targets.json). Returns rubrics by title."""
     load_titles()
     loaded = {}
-    for path in sorted(DATA_DIR.glob("rubric_*.json")):
-        r = load_rubric(json.loads(path.read_text(encoding="utf-8")))
-        loaded[r.title_code] = r
+    default = {t["code"]: t.get("rubric") for t in data_file("titles.json")["titles"]}
+    files = [json.loads(p.read_text(encoding="utf-8")) for p in sorted(DATA_DIR.glob("rubric_*.json"))]
+    # each title's default version last: a new campaign takes the latest loaded (workflow/admin/campaigns.py)
+    for content in sorted(files, key=lambda f: f["version"] == default.get(f["title"])):
+        r = load_rubric(content)
+        if r.title_code not in loaded or r.version == default.get(r.title_code):
+            loaded[r.title_code] = r
     load_chains(data_file("chains.json"))
     from .reports.targets import load_plans  # the plans' targets (issue 11); a province's once it is loaded
 

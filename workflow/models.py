@@ -26,7 +26,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .db import db
-from .vocabulary import AREA_CLASSES, LEVELS, ROLES, STATES
+from .vocabulary import AREA_CLASSES, COLLECTIVE_KINDS, LEVELS, ORGANISATION_TYPES, ROLES, STATES, SUBJECT_KINDS
 
 Json = JSON().with_variant(JSONB(), "postgresql")
 BigIntegerId = BigInteger().with_variant(Integer, "sqlite")  # SQLite: INTEGER PRIMARY KEY is the rowid
@@ -167,7 +167,7 @@ class RoleGrant(db.Model):
 
 class TitleType(db.Model):
     __tablename__ = "title_types"
-    __table_args__ = (CheckConstraint("subject_kind IN ('person', 'commune')", name="subject_kind"),)
+    __table_args__ = (CheckConstraint(_in("subject_kind", SUBJECT_KINDS), name="subject_kind"),)
 
     code: Mapped[str] = mapped_column(String(16), primary_key=True)
     name_vi: Mapped[str] = mapped_column(String(200))
@@ -268,6 +268,74 @@ class Decision(db.Model):
     created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
 
 
+class Collective(db.Model):
+    """A household (hộ gia đình), a clan branch (dòng họ) or an organisation (cơ quan, trường học, doanh nghiệp):
+    the subject of GDHT, DHHT and DVHT files (subject key "collective:<id>"). `unit_id` is where it is: a village
+    for a household, a commune for a clan or an organisation (workflow/subjects.py)."""
+
+    __tablename__ = "collectives"
+    __table_args__ = (
+        CheckConstraint(_in("kind", COLLECTIVE_KINDS), name="kind"),
+        CheckConstraint(f"org_type IS NULL OR (kind = 'organisation' AND {_in('org_type', ORGANISATION_TYPES)})",
+                        name="org_type"),
+        CheckConstraint("head_citizen_id IS NULL OR length(head_citizen_id) = 12", name="head_citizen_id"),
+        Index("ix_collectives_unit_kind", "unit_id", "kind", "name_folded"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(200))
+    name_folded: Mapped[str] = mapped_column(String(200), default="")
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    head_citizen_id: Mapped[str | None] = mapped_column(String(12))
+    org_type: Mapped[str | None] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+
+    unit: Mapped[Unit] = relationship(lazy="joined")
+
+
+class Membership(db.Model):
+    """A member of a collective over a period: a person (by citizen ID) in a household or an organisation, a
+    household in a clan. A household's village is its own unit (Collective.unit_id), not a membership. The counted
+    shares (workflow/counting.py) read the memberships in force on the action's day."""
+
+    __tablename__ = "memberships"
+    __table_args__ = (
+        CheckConstraint("(member_citizen_id IS NULL) <> (member_collective_id IS NULL)", name="one_member"),
+        CheckConstraint("member_citizen_id IS NULL OR length(member_citizen_id) = 12", name="member_citizen_id"),
+        CheckConstraint("left_on IS NULL OR left_on >= joined_on", name="period"),
+        CheckConstraint("member_collective_id IS NULL OR member_collective_id <> collective_id", name="not_self"),
+        Index("ix_memberships_collective", "collective_id", "joined_on"),
+        Index("ix_memberships_member_collective", "member_collective_id"),
+        Index("ix_memberships_member_citizen", "member_citizen_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    collective_id: Mapped[int] = mapped_column(ForeignKey("collectives.id"))
+    member_citizen_id: Mapped[str | None] = mapped_column(String(12))
+    member_name: Mapped[str | None] = mapped_column(String(200))
+    member_collective_id: Mapped[int | None] = mapped_column(ForeignKey("collectives.id"))
+    joined_on: Mapped[date] = mapped_column(Date)
+    left_on: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+
+
+class TitleDefinition(db.Model):
+    """One immutable version of a title's definition (stages, validity; workflow/data/titles.json), hashed like a
+    rubric. A file keeps the version it was created under (Application.definition_id); a migration to a newer
+    version is explicit and audited (workflow/admin/definitions.py)."""
+
+    __tablename__ = "title_definitions"
+    __table_args__ = (UniqueConstraint("title_code", "version", name="uq_title_definitions_title_version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title_code: Mapped[str] = mapped_column(ForeignKey("title_types.code"))
+    version: Mapped[str] = mapped_column(String(64))
+    content: Mapped[dict[str, Any]] = mapped_column(Json)
+    sha256: Mapped[str] = mapped_column(String(64))
+    loaded_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+
+
 # Built by migration 0012 on PostgreSQL only (a GIN trigram index, a pattern-ops index): migrations/env.py leaves
 # them out of the model comparison.
 POSTGRESQL_ONLY_INDEXES = ("ix_applications_name_trgm", "ix_applications_citizen_prefix")
@@ -322,11 +390,18 @@ class Application(db.Model):
     former_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
     # The action of the latest state change (workflow/writes.py): "return" feeds "returned to me" on the home page.
     last_action: Mapped[str | None] = mapped_column(String(16))
+    # Issue 14: the other subjects (a household, clan or organisation; a village) and the definition version the
+    # file started under (NULL: the title's first version, as for every file created before versions existed).
+    collective_id: Mapped[int | None] = mapped_column(ForeignKey("collectives.id"), index=True)
+    subject_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    definition_id: Mapped[int | None] = mapped_column(ForeignKey("title_definitions.id"))
 
     campaign: Mapped[Campaign] = relationship(lazy="joined")
     rubric: Mapped[Rubric] = relationship()
     unit: Mapped[Unit] = relationship(foreign_keys=[unit_id], lazy="joined")
     residence_unit: Mapped[Unit | None] = relationship(foreign_keys=[residence_unit_id])
+    collective: Mapped[Collective | None] = relationship()
+    subject_unit: Mapped[Unit | None] = relationship(foreign_keys=[subject_unit_id])
     scores: Mapped[list[Score]] = relationship(back_populates="application", order_by="Score.criterion_code")
     # Evidence in bulk (workflow/evidence.py): the dossier's evidence leaves out files removed or replaced while
     # with the branch; `all_evidence` (read-only) still holds them for the trail.

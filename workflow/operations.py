@@ -9,14 +9,14 @@ from typing import Any
 from sqlalchemy import exists, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from . import clock, deadlines, validity
+from . import clock, deadlines, definitions, subjects, validity
 from .authz import Actor, actor_of, province_of
 from .chains import chain_for
 from .db import db
 from .definitions import definition
 from .errors import Conflict, GuardRefused, InvalidAction, NotAuthorized, NotFound
 from .inputs import canonical_citizen_id, clean_name, text_problem
-from .models import Application, AuditEvent, Campaign, Evidence, Score, Unit
+from .models import Application, AuditEvent, Campaign, Collective, Evidence, Score, Unit
 from .rubrics import spec
 from .states import appraisal, approval, evidence, scoring
 from .text import fold, nfc
@@ -75,16 +75,21 @@ def _flush_versioned(app: Application) -> None:
 def create_application(campaign: Campaign, unit: Unit, actor, *, full_name: str | None = None,
                        date_of_birth: date | None = None, citizen_id: str | None = None,
                        subject_group: str | None = None, residence_unit: Unit | None = None,
-                       target_level: int = 1) -> Application:
-    """Open a file at the first stage. CDHT: a person, unique by citizen ID across the whole campaign (every
-    unit); XHT: the commune itself, once per campaign."""
+                       target_level: int = 1, collective: Collective | None = None,
+                       subject_unit: Unit | None = None) -> Application:
+    """Open a file at the first stage about the title's kind of subject (workflow/subjects.py): a person, unique
+    by citizen ID across the whole campaign (every unit); the commune itself; a village of the commune; a
+    household, clan or organisation of it. Once per subject and campaign among live files."""
     actor = _actor(actor)
-    d = definition(campaign.title_code)
-    person = campaign.title_code != "XHT"
+    d = definitions.current(campaign.title_code)
+    kind = subjects.kind_of(campaign.title_code)
+    person = kind == "person"
     require_can_create(campaign, unit, actor)
     rubric = spec(campaign.rubric_id)
     if residence_unit is not None and not residence_allowed(unit, residence_unit, actor):
         raise GuardRefused("unknown_unit", field="residence_unit")  # as if it did not exist: never echo its name
+    if target_level not in {lv for c in rubric.criteria for lv in c.levels}:
+        raise GuardRefused("invalid_field", field="target_level", detail=str(target_level))
     if person:
         full_name = clean_name(full_name, "full_name")
         if not full_name:
@@ -94,12 +99,15 @@ def create_application(campaign: Campaign, unit: Unit, actor, *, full_name: str 
             raise GuardRefused("invalid_field", field="date_of_birth", detail=str(date_of_birth))
         if rubric.frameworks and subject_group not in rubric.frameworks:
             raise GuardRefused("invalid_field", field="subject_group", detail=str(subject_group))
-        key, duplicate = subject_key(campaign, unit, citizen_id), GuardRefused("duplicate_subject",
-                                                                              citizen_id=citizen_id)
     else:
-        if target_level not in {lv for c in rubric.criteria for lv in c.levels}:
-            raise GuardRefused("invalid_field", field="target_level", detail=str(target_level))
-        key, duplicate = subject_key(campaign, unit, None), GuardRefused("duplicate_commune")
+        subjects.check_subject(kind, unit, collective=collective, subject_unit=subject_unit)
+        full_name = (collective.name if collective is not None else subject_unit.name if subject_unit is not None
+                     else unit.name)
+        citizen_id, date_of_birth, subject_group = None, None, None
+    key = subjects.key_of(kind, citizen_id=citizen_id, unit=unit, collective=collective, subject_unit=subject_unit)
+    duplicate = (GuardRefused("duplicate_subject", citizen_id=citizen_id) if person else
+                 GuardRefused("duplicate_commune") if kind == "commune" else
+                 GuardRefused("duplicate_collective", name=full_name))
     validity.require_level(campaign.title_code, target_level, key, clock.today())  # issue 12: XHT level 2
     live = select(Application.id).where(Application.campaign_id == campaign.id, Application.subject_key == key,
                                         Application.state != "withdrawn")
@@ -107,9 +115,11 @@ def create_application(campaign: Campaign, unit: Unit, actor, *, full_name: str 
         raise duplicate
     app = Application(
         campaign=campaign, rubric_id=campaign.rubric_id, unit=unit, state=d.stages[0], subject_key=key,
-        full_name=full_name if person else unit.name, full_name_folded=fold(full_name if person else unit.name),
-        date_of_birth=date_of_birth, citizen_id=citizen_id if person else None, subject_group=subject_group,
-        residence_unit=residence_unit, target_level=target_level, created_by_id=actor.id,
+        full_name=full_name, full_name_folded=fold(full_name), date_of_birth=date_of_birth, citizen_id=citizen_id,
+        subject_group=subject_group, residence_unit=residence_unit, target_level=target_level,
+        collective_id=collective.id if collective is not None else None,
+        subject_unit_id=subject_unit.id if subject_unit is not None else None,
+        definition_id=definitions.current_id(campaign.title_code), created_by_id=actor.id,
         created_at=clock.now(), state_changed_at=clock.now())
     try:
         with db.session.begin_nested():
@@ -122,9 +132,8 @@ def create_application(campaign: Campaign, unit: Unit, actor, *, full_name: str 
 
 
 def subject_key(campaign: Campaign, unit: Unit, citizen_id: str | None) -> str:
-    """Who a file is about, as the partial unique index sees it: a person by citizen ID (CDHT), the commune itself
-    (XHT)."""
-    return f"unit:{unit.id}" if campaign.title_code == "XHT" else canonical_citizen_id(citizen_id)
+    """Who a file of a person or commune title is about, as the partial unique index sees it (subjects.key_of)."""
+    return subjects.key_of(subjects.kind_of(campaign.title_code), citizen_id=citizen_id, unit=unit)
 
 
 def live_file(campaign: Campaign, unit: Unit, citizen_id: str | None) -> Application | None:
@@ -132,7 +141,7 @@ def live_file(campaign: Campaign, unit: Unit, citizen_id: str | None) -> Applica
     this campaign would duplicate: a repeated submit of the same form is led to it (issue 13)."""
     try:
         key = subject_key(campaign, unit, citizen_id)
-    except GuardRefused:
+    except (GuardRefused, AttributeError):  # a collective's or village's key needs the subject itself
         return None
     return db.session.scalar(select(Application).where(
         Application.campaign_id == campaign.id, Application.subject_key == key, Application.state != "withdrawn"))
@@ -220,7 +229,7 @@ def add_evidence(app: Application, actor, *, criterion_code: str, original_name:
         if not actor.covers(app.unit.path):
             raise NotFound("not_found")
         raise InvalidAction("invalid_action", action="evidence", state=app.state)
-    _require_stage(app.unit, app.campaign.title_code, definition(app.campaign.title_code).stages[0], actor,
+    _require_stage(app.unit, app.campaign.title_code, definitions.for_application(app).stages[0], actor,
                    "evidence")
     _applicable(app, criterion_code)
     if not original_name or text_problem(original_name):

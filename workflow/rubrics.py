@@ -26,6 +26,26 @@ MESSAGES.update({
 
 
 @dataclass(frozen=True, slots=True)
+class Counted:
+    """A criterion computed from other titles' live recognitions (workflow/counting.py), never scored by hand."""
+
+    counts: str  # the title whose holders are counted
+    members: str  # households | persons | organisations
+    min_percent: Decimal
+    min_percent_education: Decimal | None = None  # learners of an education institution (TT 24/2023)
+
+
+@dataclass(frozen=True, slots=True)
+class Band:
+    """A graded result of a points rubric (Thông tư 22/2020: Tốt 85-100, Khá 70-<85, Trung bình 50-<70)."""
+
+    code: str
+    min: int
+    name_vi: str
+    name_en: str
+
+
+@dataclass(frozen=True, slots=True)
 class Criterion:
     code: str
     group: str
@@ -35,6 +55,14 @@ class Criterion:
     name_vi: str
     name_en: str
     step: int = 1  # points go up by this much (scores are stored as whole numbers: a whole step)
+    computed: Counted | None = None  # issue 14: counted from the records, not scored (the self-assessment aside)
+    names_by_group: tuple[tuple[str, str, str], ...] = ()  # (subject group, vi, en): the group's own wording
+
+    def name_for(self, group: str | None, locale: str = "vi") -> str:
+        for g, vi, en in self.names_by_group:
+            if g == group:
+                return en if locale == "en" else vi
+        return self.name_en if locale == "en" else self.name_vi
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,9 +74,22 @@ class RubricSpec:
     criteria: tuple[Criterion, ...]
     pass_rule: dict[str, Any]
     frameworks: tuple[str, ...]
+    bands: tuple[Band, ...] = ()  # highest first; empty: plain pass or fail
 
     def criteria_for(self, level: int = 1) -> tuple[Criterion, ...]:
         return tuple(c for c in self.criteria if level in c.levels)
+
+    def scored_for(self, level: int = 1) -> tuple[Criterion, ...]:
+        """The criteria judged from scores: a counted criterion is judged from its figure instead."""
+        return tuple(c for c in self.criteria_for(level) if c.computed is None)
+
+    @property
+    def computed(self) -> bool:
+        return any(c.computed is not None for c in self.criteria)
+
+    def band(self, total: int) -> Band | None:
+        """The graded result a total earns (None: below every band, or a rubric without bands)."""
+        return next((b for b in self.bands if total >= b.min), None)
 
     def criterion(self, code: str) -> Criterion:
         for c in self.criteria:
@@ -86,13 +127,13 @@ class RubricSpec:
 
     def summarise(self, values: dict[str, int], level: int = 1) -> tuple[int, int | None, int]:
         """(total, lowest, count) over the criteria that apply at this level: what applications store."""
-        applicable = [values[c.code] for c in self.criteria_for(level) if c.code in values]
+        applicable = [values[c.code] for c in self.scored_for(level) if c.code in values]
         return sum(applicable), (min(applicable) if applicable else None), len(applicable)
 
     def judge(self, total: int, lowest: int | None, count: int, *, level: int = 1,
               disadvantaged: bool = False) -> None:
         """Raise the first reason the summary fails the pass rule; return quietly when it passes."""
-        required = len(self.criteria_for(level))
+        required = len(self.scored_for(level))
         if count < required:
             raise GuardRefused("scores_incomplete", scored=count, required=required)
         rule = self.pass_rule
@@ -100,10 +141,10 @@ class RubricSpec:
             if lowest is None or lowest < 1:
                 raise GuardRefused("not_all_met", level=level)
             return
-        mark = rule["min_total_disadvantaged"] if disadvantaged else rule["min_total"]
+        mark = rule.get("min_total_disadvantaged", rule["min_total"]) if disadvantaged else rule["min_total"]
         if total < mark:
             raise GuardRefused("total_below_pass", total=total, required=mark)
-        if lowest is not None and lowest < rule["min_each"]:
+        if lowest is not None and lowest < rule.get("min_each", 0):
             raise GuardRefused("indicator_below_min", min_each=rule["min_each"], lowest=lowest)
 
     def passes(self, total: int, lowest: int | None, count: int, *, level: int = 1,
@@ -122,15 +163,33 @@ def parse(definition: dict[str, Any], rubric_id: int = 0) -> RubricSpec:
         Criterion(
             code=c["code"], group=g["code"], max=int(c.get("max", max_default)),
             levels=tuple(c.get("levels", levels_default)), evidence_required=bool(c.get("evidence_required")),
-            name_vi=c["name"]["vi"], name_en=c["name"]["en"], step=_step(c),
+            name_vi=c["name"]["vi"], name_en=c["name"]["en"], step=_step(c), computed=_counted(c),
+            names_by_group=tuple((str(k), v["vi"], v["en"]) for k, v in (c.get("name_by_group") or {}).items()),
         )
         for g in definition["groups"] for c in g["criteria"]
     )
+    bands = tuple(sorted((Band(str(b["code"]), int(b["min"]), b["name"]["vi"], b["name"]["en"])
+                          for b in definition["pass_rule"].get("bands", [])), key=lambda b: -b.min))
     return RubricSpec(
         id=rubric_id, title=definition["title"], version=definition["version"], kind=definition["kind"],
         criteria=criteria, pass_rule=definition["pass_rule"],
-        frameworks=tuple(f["code"] for f in definition.get("frameworks", [])),
+        frameworks=tuple(f["code"] for f in definition.get("frameworks", [])), bands=bands,
     )
+
+
+COUNTED_MEMBERS = ("households", "persons", "organisations")
+
+
+def _counted(criterion: dict[str, Any]) -> Counted | None:
+    """A criterion's "computed" block: which title it counts among which members, and the threshold(s)."""
+    c = criterion.get("computed")
+    if not c:
+        return None
+    if c.get("members") not in COUNTED_MEMBERS or not isinstance(c.get("counts"), str):
+        raise ValueError(f"criterion {criterion.get('code')}: computed needs counts and members {COUNTED_MEMBERS}")
+    edu = c.get("min_percent_education")
+    return Counted(c["counts"], c["members"], Decimal(str(c["min_percent"])),
+                   Decimal(str(edu)) if edu is not None else None)
 
 
 def _step(criterion: dict[str, Any]) -> int:

@@ -13,3 +13,8 @@ STATES = (
 )
 CLOSED_STATES = ("recognised", "rejected", "withdrawn", "revoked")
 ACTIONS = ("submit", "approve", "return", "reject", "withdraw", "revoke")
+# Issue 14: who a title is about (titles.json "subject_kind"). A person is known by citizen ID; a commune or a village
+# is a unit; a household, a clan or an organisation (agency, school, enterprise) is a collective (workflow/subjects.py).
+SUBJECT_KINDS = ("person", "household", "clan", "village", "organisation", "commune")
+COLLECTIVE_KINDS = ("household", "clan", "organisation")
+ORGANISATION_TYPES = ("agency", "education", "enterprise")  # education: the learners' thresholds (TT 24/2023)

@@ -26,7 +26,8 @@ from .models import Application
 APPS = Application.__table__
 
 ROW_COLUMNS = ("a.id, a.state, a.version, u.path, u.area_class, c.title_code, a.rubric_id, a.score_total, "
-               "a.score_min, a.scored_count, a.target_level, c.submit_deadline, c.closed_at")
+               "a.score_min, a.scored_count, a.target_level, c.submit_deadline, c.closed_at, a.definition_id, "
+               "a.subject_key")
 ROW_FROM = ("applications a JOIN units u ON u.id = a.unit_id JOIN campaigns c ON c.id = a.campaign_id")
 
 

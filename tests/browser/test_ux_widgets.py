@@ -244,7 +244,7 @@ def test_every_checkbox_and_file_input_is_named_for_its_row(live, english_page, 
     ready = cdht_at(world, "final_approval", full_name="Lý Thị Thu")
     db.session.commit()
     ids = {first.id: "Nguyễn Văn An", second.id: "Phạm Thị Hoa"}
-    fresh_id, codes = fresh.id, {c.code: c.name_vi for c in spec(fresh.rubric_id).criteria_for(1)}
+    fresh_id, codes = fresh.id, {c.code: c.name_for(fresh.subject_group) for c in spec(fresh.rubric_id).criteria_for(1)}
     appraiser, officer, approver = world.appraiser().username, world.officer().username, world.approver.username
     ready_id, campaign_id = ready.id, world.cdht.id
     db.session.remove()

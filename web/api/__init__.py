@@ -71,6 +71,7 @@ from . import openapi_targets, targets  # noqa: E402, F401  (targets and denomin
 from . import openapi_reports, reports  # noqa: E402, F401  (the annual report and coverage, issue 11)
 from . import openapi_records, records  # noqa: E402, F401  (signed recognition records, issue 12 s.5)
 from . import openapi_papers, papers  # noqa: E402, F401  (the decision's PDF, issue 12 s.1)
+from . import collectives, openapi_collectives  # noqa: E402, F401  (the other titles' subjects, versions: issue 14)
 
 errors.register(bp)
 

@@ -19,7 +19,7 @@ from workflow.db import db
 from workflow.declared import MAX_BATCH, ActionInput, BatchInput, NominationInput, ScoreSheetInput, person_missing
 from workflow.errors import NotAuthorized
 from workflow.inputs import is_ascii_digits
-from workflow.models import Application, Evidence, TitleType, Unit
+from workflow.models import Application, Collective, Evidence, TitleType, Unit
 from workflow.rubrics import spec
 from workflow.vocabulary import ACTIONS, STATES
 
@@ -68,7 +68,7 @@ def detail(app: Application) -> dict[str, Any]:
         "subject_group": app.subject_group, "residence_unit": _unit(app.residence_unit),
         "target_level": app.target_level,
         "score": {"total": app.score_total, "lowest": app.score_min, "scored": app.scored_count,
-                  "required": len(rubric.criteria_for(app.target_level)),
+                  "required": len(rubric.scored_for(app.target_level)),
                   "passes": rubric.passes(app.score_total, app.score_min, app.scored_count, level=app.target_level,
                                           disadvantaged=app.unit.area_class == "disadvantaged")},
         "scores": [{"criterion": s.criterion_code, "value": s.value, "reason": s.reason,
@@ -78,7 +78,27 @@ def detail(app: Application) -> dict[str, Any]:
         "created_at": iso(app.created_at), "state_changed_at": iso(app.state_changed_at),
         "allowed_actions": engine.allowed_actions(app, current_actor()),
         "flags": citizens.flags(app, current_actor()),  # citizens across years and places (workflow/citizens.py)
+        **_subject(app, rubric),  # issue 14: who the file is about, its definition version, counted criteria
         **_papers(app),  # issue 12: its decision, last day in force, the recognition it renews
+    }
+
+
+def _subject(app: Application, rubric) -> dict[str, Any]:
+    from workflow import counting, definitions, subjects
+
+    band = rubric.band(app.score_total) if rubric.bands else None
+    return {
+        "subject": {"kind": subjects.kind_of(app.campaign.title_code), "key": app.subject_key,
+                    "collective": app.collective and {"id": app.collective.id, "kind": app.collective.kind,
+                                                      "name": app.collective.name},
+                    "village": _unit(app.subject_unit) if app.subject_unit_id else None},
+        "definition_version": definitions.for_application(app).version,
+        "band": band and {"code": band.code, "name": band.name_vi, "name_en": band.name_en},
+        "counted": [{"criterion": f.criterion, "counts": f.counts, "members_kind": f.members_kind,
+                     "holders": f.holders, "members": f.members, "percent": float(f.percent),
+                     "required_percent": float(f.required), "met": f.met,
+                     "self_assessed": next((s.value for s in app.scores if s.criterion_code == f.criterion), None)}
+                    for f in counting.for_application(app).values()],
     }
 
 
@@ -206,6 +226,12 @@ def create_application():
     person = campaign is None or db.session.get(TitleType, campaign.title_code).subject_kind == "person"
     if person:
         errors.absorb(InvalidInput(person_missing(body, already=refused)))
+    collective = db.session.get(Collective, nomination.collective) if nomination and nomination.collective else None
+    subject_unit = db.session.get(Unit, nomination.subject_unit) if nomination and nomination.subject_unit else None
+    for name, given, found in (("collective", nomination and nomination.collective, collective),
+                               ("subject_unit", nomination and nomination.subject_unit, subject_unit)):
+        if given and found is None:
+            errors.add(name, "unknown_unit")
     errors.raise_if_any()
     if nomination is None or campaign is None or unit is None:  # both required: errors above already said so
         raise ApiError(422, "invalid_input", fields={})
@@ -213,7 +239,8 @@ def create_application():
         campaign, unit, actor, full_name=nomination.full_name if person else None,
         date_of_birth=nomination.date_of_birth if person else None,
         citizen_id=nomination.citizen_id if person else None, subject_group=nomination.subject_group,
-        residence_unit=residence, target_level=nomination.target_level)
+        residence_unit=residence, target_level=nomination.target_level, collective=collective,
+        subject_unit=subject_unit)
     commit()
     app = operations.get_visible(app.id, actor)
     return detail(app), 201, {"Location": url_for("api.get_application", app_id=app.id)}

@@ -25,7 +25,7 @@ from workflow.declared import (
     TokenInput,
     VersionInput,
 )
-from workflow.vocabulary import ACTIONS, STATES
+from workflow.vocabulary import ACTIONS, STATES, SUBJECT_KINDS
 
 from . import bp, public
 from .util import MAX_INT
@@ -213,6 +213,20 @@ SCHEMAS: dict[str, Any] = {
             # issue 12: the last day in force (titles.json "validity"), the decision, the recognition renewed
             "valid_until": DATE, "renews_id": nullable(INT),
             "decision": nullable({"type": "object", "properties": {"id": INT, "number": STR, "signed_on": DATE}}),
+            # issue 14: who the file is about, the definition version it follows, a graded band, counted criteria
+            "subject": {"type": "object", "properties": {
+                "kind": {"type": "string", "enum": list(SUBJECT_KINDS)}, "key": STR,
+                "collective": nullable({"type": "object", "properties": {"id": INT, "kind": STR, "name": STR}}),
+                "village": nullable(ref("Unit"))}},
+            "definition_version": STR,
+            "band": nullable({"type": "object", "properties": {"code": STR, "name": STR, "name_en": STR},
+                              "description": "The graded result of a rubric with bands (Thông tư 22/2020)."}),
+            "counted": {"type": "array", "description": "Criteria counted from other titles' live recognitions, "
+                                                        "as of today, beside the self-assessed value.",
+                        "items": {"type": "object", "properties": {
+                            "criterion": STR, "counts": STR, "members_kind": STR, "holders": INT, "members": INT,
+                            "percent": {"type": "number"}, "required_percent": {"type": "number"},
+                            "met": {"type": "boolean"}, "self_assessed": nullable(INT)}}},
             "allowed_actions": {"type": "array", "items": {"type": "string", "enum": list(ACTIONS)},
                                 "description": "Workflow actions the caller may take now (scope, role, state); "
                                                "guards needing input are judged when the action is taken."}}},

@@ -33,6 +33,8 @@ SECTIONS = (
     ("admin_campaigns.index", N_("Campaigns"), N_("Each year's campaigns, their deadlines and extensions.")),
     ("admin_versions.index", N_("Rubrics and chains"), N_("New rubric versions, provincial approval chains, "
                                                          "re-score preview before a campaign switches version.")),
+    ("admin_definitions.index", N_("Procedure versions"), N_("Versions of each title's stages; a dry run of moving "
+                                                             "the files in flight, then the migration.")),
     ("admin_targets.index", N_("Targets and denominators"), N_("The plans' targets per year, communes' own targets, "
                                                                "adults aged 15 and over and other denominators.")),
     ("admin.notifications", N_("Notification queue"), N_("Notices and jobs that could not be delivered.")),

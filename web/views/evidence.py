@@ -16,7 +16,7 @@ from workflow import evidence as ev
 from workflow import operations
 from workflow.authz import province_of
 from workflow.db import db
-from workflow.definitions import definition
+from workflow.definitions import definition, for_application
 from workflow.errors import WorkflowError
 from workflow.models import Campaign
 
@@ -168,7 +168,7 @@ def evidence_result(application_id: int) -> dict | None:
 def _can_change(app) -> bool:
     from .review import _acts_at
 
-    return app.state in operations.EVIDENCE_STATES and _acts_at(app, definition(app.campaign.title_code).stages[0])
+    return app.state in operations.EVIDENCE_STATES and _acts_at(app, for_application(app).stages[0])
 
 
 @bp.get(f"/evidence/<{ID}:evidence_id>/manage")

@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from flask_login import login_required
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from workflow import clock, operations
+from workflow import clock, operations, subjects
 from workflow.admin.inputs import InvalidInput, parse
 from workflow.db import db
 from workflow.declared import NominationInput, ScoreSheetInput, person_missing, typed_form
@@ -19,6 +19,7 @@ from workflow.errors import WorkflowError
 from workflow.models import Application, Campaign, Unit
 from workflow.rubrics import spec
 from workflow.score_trail import score_trail
+from workflow.vocabulary import COLLECTIVE_KINDS
 
 from .. import uploads
 from ..i18n import locale
@@ -110,15 +111,21 @@ def new(campaign_id: int):
         abort(403)
     rubric = spec(campaign.rubric_id)
     form = {k: (request.form.get(k) or "").strip() for k in
-            ("full_name", "date_of_birth", "citizen_id", "subject_group", "unit_id", "target_level", "residence_id")}
-    residences = _residences(units)
+            ("full_name", "date_of_birth", "citizen_id", "subject_group", "unit_id", "target_level", "residence_id",
+             "subject_id")}
+    kind = subjects.kind_of(campaign.title_code)
+    person = kind == "person"
+    residences = _residences(units) if person else []
+    choices = _subject_choices(kind, units)  # issue 14: the households, clans, organisations or villages
     errors: dict[str, str] = {}
     if request.method == "POST":
         unit = next((u for u in units if str(u.id) == form["unit_id"]), None)
         if unit is None:
             errors["unit_id"] = _("Choose a unit.")
-        person = campaign.title_code != "XHT"
         nomination = _declared_nomination(campaign, unit, form, person, errors)
+        chosen = next((c for c in choices or () if str(c.id) == form["subject_id"]), None)
+        if choices is not None and chosen is None:
+            errors["subject_id"] = _("Choose who is nominated.")
         if person:
             if rubric.frameworks and form["subject_group"] not in rubric.frameworks:
                 errors.setdefault("subject_group", _("Choose a subject group."))
@@ -130,7 +137,9 @@ def new(campaign_id: int):
                 app = operations.create_application(
                     campaign, unit, actor(), full_name=nomination.full_name, date_of_birth=nomination.date_of_birth,
                     citizen_id=nomination.citizen_id, subject_group=nomination.subject_group,
-                    residence_unit=residence if person else None, target_level=nomination.target_level)
+                    residence_unit=residence if person else None, target_level=nomination.target_level,
+                    collective=chosen if kind in COLLECTIVE_KINDS else None,
+                    subject_unit=chosen if kind == "village" else None)
             except WorkflowError as exc:
                 db.session.rollback()
                 if exc.status != 422:
@@ -140,8 +149,10 @@ def new(campaign_id: int):
                     flash(_("The application has been created. Now upload the evidence for each criterion."),
                           "success")
                     return redirect(url_for("review.detail", application_id=repeated.id))
-                errors[_FIELD_OF.get(str(exc.params.get("field")), "_")
-                       if exc.code != "duplicate_subject" else "citizen_id"] = exc.message(locale())
+                field = ("citizen_id" if exc.code == "duplicate_subject" else "subject_id" if exc.code in
+                         ("duplicate_collective", "wrong_subject", "subject_required")
+                         else _FIELD_OF.get(str(exc.params.get("field")), "_"))
+                errors[field] = exc.message(locale())
             else:
                 db.session.commit()
                 flash(_("The application was created. Now upload the evidence for each criterion."), "success")
@@ -149,9 +160,22 @@ def new(campaign_id: int):
     status = 422 if errors else 200
     lang = "en" if locale().startswith("en") else "vi"
     groups = {f["code"]: f["name"][lang] for f in campaign.rubric.definition.get("frameworks", [])}
+    levels = sorted({lv for c in rubric.criteria for lv in c.levels})
     return render_template("new_application.html", campaign=campaign, units=units, rubric=rubric, form=form,
-                           errors=errors, subject_groups=groups, residences=residences,
-                           form_token=_form_token(campaign)), status
+                           errors=errors, subject_groups=groups, residences=residences, kind=kind,
+                           choices=choices, levels=levels, form_token=_form_token(campaign)), status
+
+
+def _subject_choices(kind: str, units: list[Unit]) -> list | None:
+    """What a nomination of this title may name, across the creating units' communes (None: a person or the
+    commune itself, typed or implied)."""
+    if kind in COLLECTIVE_KINDS:
+        found = {c.id: c for u in units for c in subjects.collectives_of(kind, u)}
+    elif kind == "village":
+        found = {v.id: v for u in units for v in subjects.villages_of(u)}
+    else:
+        return None
+    return sorted(found.values(), key=lambda c: c.name_folded)
 
 
 # Issue 13: the nomination form carries a signed token saying who opened it, for which campaign and when. A second

@@ -15,11 +15,11 @@ from sqlalchemy import Select, and_, false, or_, select
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
 
-from workflow import clock, deadlines, engine, mass_actions, operations, queries, queue_marks, summary
+from workflow import clock, counting, deadlines, engine, mass_actions, operations, queries, queue_marks, summary
 from workflow.admin.inputs import parse
 from workflow.db import db
 from workflow.declared import ActionInput
-from workflow.definitions import definition
+from workflow.definitions import for_application
 from workflow.errors import WorkflowError
 from workflow.inputs import parse_int
 from workflow.models import Application, TitleType, Unit
@@ -156,7 +156,7 @@ def _batch_choices(items: list[Application]) -> list[tuple[str, str]]:
         if case in seen:
             continue
         seen.add(case)
-        d = definition(a.campaign.title_code)
+        d = for_application(a)
         for action in engine.allowed_actions(a, me):
             if action in BATCH_ACTIONS:
                 step = d.step(a.state, action)
@@ -168,7 +168,7 @@ def _batch_choices(items: list[Application]) -> list[tuple[str, str]]:
 def render_detail(app: Application, error: str | None = None, status: int = 200):
     """The detail page; also re-rendered with a message when an action on it is refused."""
     rubric = spec(app.rubric_id)
-    d = definition(app.campaign.title_code)
+    d = for_application(app)
     allowed = engine.allowed_actions(app, actor())
     steps = {a: d.step(app.state, a) for a in allowed}
     history = list(db.session.scalars(queries.history(app.id)))
@@ -182,7 +182,11 @@ def render_detail(app: Application, error: str | None = None, status: int = 200)
                  and _acts_at(app, app.state))
     passes = rubric.passes(app.score_total, app.score_min, app.scored_count, level=app.target_level,
                            disadvantaged=app.unit.area_class == "disadvantaged")
+    figures = counting.for_application(app)  # issue 14: counted criteria, as the guard would judge them today
+    passes = passes and all(f.met for f in figures.values())
     return render_template("detail.html", app=app, rubric=rubric, criteria=rubric.criteria_for(app.target_level),
+                           figures=figures, band=rubric.band(app.score_total) if rubric.bands else None,
+                           definition_version=d.version,
                            allowed=allowed, steps=steps, history=history, evidence_by=evidence_by, scores=scores,
                            can_upload=can_upload, can_score=can_score, passes=passes, error=error,
                            last_return=last_return, late=deadlines.lateness_days(app.campaign, app.state,

@@ -264,7 +264,7 @@ def rescore_preview(campaign: Campaign, new_rubric: Rubric) -> Preview:
         disadvantaged = a.unit.area_class == "disadvantaged"
         old_total, old_pass = _judge(old, values[a.id], a.target_level, disadvantaged)
         new_total, new_pass = _judge(new, values[a.id], a.target_level, disadvantaged)
-        missing = [c.code for c in new.criteria_for(a.target_level) if c.code not in values[a.id]]
+        missing = [c.code for c in new.scored_for(a.target_level) if c.code not in values[a.id]]
         rows.append(PreviewRow(a.id, a.full_name or a.unit.name, a.unit.name, a.state, old.version, old_total,
                                old_pass, new_total, new_pass, missing))
     return Preview(campaign, new_rubric, rows)

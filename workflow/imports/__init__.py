@@ -17,7 +17,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import select
 
-from .. import clock
+from .. import clock, subjects
 from ..authz import Actor, actor_of
 from ..db import db
 from ..errors import GuardRefused, WorkflowError
@@ -47,7 +47,7 @@ def max_rows() -> int:
 
 def template(campaign: Campaign, locale: str = "vi") -> bytes:
     """The campaign's import template (xlsx)."""
-    if campaign.title_code == "XHT":
+    if subjects.kind_of(campaign.title_code) != "person":
         raise ImportRefused("nominees_person_only")
     return _template.workbook(campaign, locale)
 

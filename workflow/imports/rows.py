@@ -11,13 +11,12 @@ from typing import Any
 
 from sqlalchemy import select
 
-from .. import operations
+from .. import definitions, operations, subjects
 from ..admin.inputs import FIELD_MESSAGES, InvalidInput, parse
 from ..authz import Actor
 from ..chains import chain_for
 from ..db import db
 from ..declared import NominationInput
-from ..definitions import definition
 from ..errors import MESSAGES, GuardRefused, NotAuthorized, WorkflowError
 from ..models import Campaign, Unit
 from ..rubrics import RubricSpec, spec
@@ -105,13 +104,13 @@ class Context:
     def build(cls, campaign: Campaign, unit: Unit, actor: Actor) -> Context:
         """Scope, role and deadline through operations.require_can_create, for each branch the actor may file at
         under `unit`; refused (with the first reason) when there is none."""
-        if definition(campaign.title_code).title == "XHT" or campaign.title_code == "XHT":
+        if subjects.kind_of(campaign.title_code) != "person":  # households, clans ...: their memberships import
             raise ImportRefused("nominees_person_only")
         if not unit.path.startswith(f"/{campaign.province_id}/"):
             raise GuardRefused("unit_outside_campaign", unit=unit.name)
         if not (actor.covers(unit.path) or any(g.unit_path.startswith(unit.path) for g in actor.grants)):
             raise NotAuthorized("outside_scope")
-        first = definition(campaign.title_code).stages[0]
+        first = definitions.current(campaign.title_code).stages[0]
         level = chain_for(campaign.title_code, campaign.province_id, _today()).stages[first].level
         parent = db.aliased(Unit)
         candidates = db.session.execute(
@@ -130,7 +129,7 @@ class Context:
                 raise refusal
             raise NotAuthorized("nominees_no_branch", unit=unit.name)
         rubric = spec(campaign.rubric_id)
-        d = definition(campaign.title_code)
+        d = definitions.current(campaign.title_code)
         groups: dict[str, str] = {}
         for f in (campaign.rubric.definition or {}).get("frameworks", []):
             groups[fold(f["code"])] = f["code"]

@@ -9,13 +9,14 @@ import json
 from datetime import datetime
 from typing import Any
 
+from .. import definitions
 from ..authz import Actor
 from ..db import db
 from .rows import Context, ValidRow
 
 APP_COLUMNS = ("campaign_id, rubric_id, unit_id, state, version, subject_key, full_name, full_name_folded, "
                "date_of_birth, citizen_id, subject_group, residence_unit_id, target_level, score_total, score_min, "
-               "scored_count, created_by_id, created_at, state_changed_at")
+               "scored_count, created_by_id, created_at, state_changed_at, definition_id")
 
 PG_SQL = f"""
 WITH v AS (SELECT * FROM unnest(%(rows)s::integer[], %(units)s::integer[], %(states)s::text[], %(keys)s::text[],
@@ -25,7 +26,7 @@ WITH v AS (SELECT * FROM unnest(%(rows)s::integer[], %(units)s::integer[], %(sta
            AS t(row_no, unit_id, state, key, name, folded, dob, grp, res, total, low, cnt, payload)),
 ins AS (INSERT INTO applications ({APP_COLUMNS})
         SELECT %(campaign)s, %(rubric)s, unit_id, state, 1, key, name, folded, dob, key, grp, res, 1, total, low,
-               cnt, %(actor_id)s, %(now)s, %(now)s FROM v ORDER BY row_no
+               cnt, %(actor_id)s, %(now)s, %(now)s, %(definition)s FROM v ORDER BY row_no
         ON CONFLICT (campaign_id, subject_key) WHERE state <> 'withdrawn' DO NOTHING
         RETURNING id, subject_key, state),
 ev AS (INSERT INTO audit_events (application_id, actor_id, actor_name, action, from_state, to_state, reason,
@@ -45,7 +46,7 @@ SQLITE_APPS = (f"INSERT INTO applications ({APP_COLUMNS}) "
                "json_extract(value, '$[2]'), json_extract(value, '$[3]'), json_extract(value, '$[4]'), "
                "json_extract(value, '$[5]'), json_extract(value, '$[2]'), json_extract(value, '$[6]'), "
                "json_extract(value, '$[7]'), 1, json_extract(value, '$[8]'), json_extract(value, '$[9]'), "
-               "json_extract(value, '$[10]'), :actor_id, :now, :now FROM json_each(:rows) WHERE true "
+               "json_extract(value, '$[10]'), :actor_id, :now, :now, :definition FROM json_each(:rows) WHERE true "
                "ON CONFLICT DO NOTHING RETURNING id, subject_key, state")
 SQLITE_EVENTS = ("INSERT INTO audit_events (application_id, actor_id, actor_name, action, from_state, to_state, "
                  "reason, payload, created_at) SELECT json_extract(value, '$[0]'), :actor_id, :actor_name, 'create', "
@@ -100,6 +101,7 @@ def write_chunk(ctx: Context, rows: list[ValidRow], actor: Actor, job_id: int, n
     conn = db.session.connection()
     cur = conn.connection.cursor()
     common = {"campaign": ctx.campaign.id, "rubric": ctx.campaign.rubric_id, "actor_id": actor.id,
+              "definition": definitions.current_id(ctx.campaign.title_code),
               "actor_name": actor.username}
     if conn.dialect.name == "postgresql":
         cur.execute(PG_SQL, pg_params(prepared, common, now))

@@ -15,7 +15,8 @@ class Subject:
 
     __slots__ = ("id", "state", "version", "unit_path", "disadvantaged", "rubric", "score_total", "score_min",
                  "scored_count", "target_level", "evidence_codes", "reason", "payload",
-                 "prerequisite", "on")  # issue 12: a level's requirement (workflow.validity), judged as of `on`
+                 "prerequisite", "on",  # issue 12: a level's requirement (workflow.validity), judged as of `on`
+                 "figures")  # issue 14: counted criteria (workflow.counting), as of `on`
 
     def __init__(self, **values: Any) -> None:
         self.evidence_codes = None
@@ -23,6 +24,7 @@ class Subject:
         self.payload = {}
         self.prerequisite = None
         self.on = None
+        self.figures = None
         for k, v in values.items():
             setattr(self, k, v)
 

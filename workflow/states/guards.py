@@ -19,5 +19,11 @@ def level_ready(s: Subject) -> None:
 
 
 def passes_rubric(s: Subject) -> None:
+    """The pass rule over the scores, then each counted criterion over its figure as of the action's day (the
+    engine counts them into `s.figures` before the machine runs; workflow.counting)."""
     s.rubric.judge(s.score_total, s.score_min, s.scored_count, level=s.target_level,
                    disadvantaged=s.disadvantaged)
+    if s.figures:
+        from ..counting import judge
+
+        judge(s.figures, s.on)
