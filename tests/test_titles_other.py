@@ -336,3 +336,30 @@ def test_xht_criterion_5_is_counted_from_the_communes_households_and_units(place
     assert counting.figures(rubric, 1, key, TODAY)["5.2"].met
     level2 = counting.figures(rubric, 2, key, TODAY)
     assert set(level2) == {"5.1b", "5.2b"} and not level2["5.1b"].met  # 50% < 70% [?]
+
+
+def test_a_learning_family_decision_and_certificate_name_the_households(place):
+    """The papers word the other titles' subjects: a GDHT decision cites QĐ 448, counts households, lists them by
+    name and village; each household's certificate carries its name."""
+    import io
+
+    from pypdf import PdfReader
+
+    from workflow import certificates
+    from workflow.papers import decision as papers
+
+    apps = [recognise_household(place, place.household(name, village=v))
+            for name, v in (("Hộ ông Đặng Văn Ước", 0), ("Hộ bà Trịnh Thị Yến", 1))]
+    decision, outcomes = operations.create_decision(place.campaigns["GDHT"], place.commune, place.appraiser,
+                                                    "12/QĐ-UBND", TODAY, "Nguyễn Văn Chủ Tịch",
+                                                    [a.id for a in apps])
+    db.session.commit()
+    assert all(o.ok for o in outcomes)
+    text = " ".join(" ".join(p.extract_text().split()) for p in PdfReader(io.BytesIO(papers.to_pdf(decision))).pages)
+    assert "Gia đình học tập" in text and "448/QĐ-KHVN" in text and "2 hộ gia đình" in text
+    assert "Hộ ông Đặng Văn Ước" in text and "Hộ bà Trịnh Thị Yến" in text and "Công dân học tập" not in text
+    certificates.backfill()
+    db.session.commit()
+    facts = certificates.of_decision(decision)
+    assert {f.name for f in facts} == {"Hộ ông Đặng Văn Ước", "Hộ bà Trịnh Thị Yến"}
+    assert {f.title_vi for f in facts} == {"Gia đình học tập"} and {f.level for f in facts} == {None}

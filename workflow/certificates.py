@@ -27,6 +27,7 @@ from . import clock, validity
 from .db import db
 from .definitions import data_file
 from .models import Application, Campaign, Certificate, CertificateCounter, Decision, Unit
+from .rubrics import spec
 from .text import fold
 
 CODE_BYTES = 24  # 192 bits; token_urlsafe gives 32 characters
@@ -157,8 +158,8 @@ class Facts:
 def issuer_body(unit: Unit) -> str:
     """The issuing body's name from workflow/data/decision_papers.json ("Sở Giáo dục và Đào tạo tỉnh Bắc Ninh")."""
     issuers = data_file("decision_papers.json").get("issuers") or {}
-    spec = issuers.get(unit.level) or {}
-    body = spec.get("body")
+    issuer = issuers.get(unit.level) or {}
+    body = issuer.get("body")
     if not body:
         return unit.name
     kind = unit.kind or (fold(unit.name).split()[0] if unit.name else "")
@@ -180,11 +181,11 @@ def _facts(rows: list[Any]) -> list[Facts]:
         recognised_on = validity.vn_day(r.recognised_at) if r.recognised_at else r.signed_on
         own = unit(r.unit_id)
         commune = own if own.level == "commune" else (unit(own.parent_id) if own.parent_id else own)
-        person = r.title_code != "XHT"
+        leveled = len(spec(r.rubric_id).levels) > 1  # XHT, DVHT: the level recognised
         out.append(Facts(
-            serial=r.serial, code=r.code, name=(r.full_name if person and r.full_name else own.name),
+            serial=r.serial, code=r.code, name=r.full_name or own.name,
             title_code=r.title_code, title_vi=title.get("name_vi", r.title_code),
-            title_en=title.get("name_en", r.title_code), level=None if person else r.target_level, year=r.year,
+            title_en=title.get("name_en", r.title_code), level=r.target_level if leveled else None, year=r.year,
             issuer=issuer_body(unit(r.decision_unit_id)), decision_number=r.number, decision_date=r.signed_on,
             valid_until=validity.valid_until(r.title_code, recognised_on),
             revoked_on=(validity.vn_day(r.state_changed_at) if r.state == "revoked" else None),
@@ -195,7 +196,8 @@ def _facts(rows: list[Any]) -> list[Facts]:
 def _select():
     return (select(Certificate.serial, Certificate.code, Certificate.decision_id, Application.full_name,
                    Application.unit_id, Application.target_level, Application.state, Application.state_changed_at,
-                   Application.recognised_at, Campaign.title_code, Campaign.year, Decision.number,
+                   Application.recognised_at, Application.rubric_id, Campaign.title_code, Campaign.year,
+                   Decision.number,
                    Decision.signed_on, Decision.unit_id.label("decision_unit_id"))
             .join(Application, Application.id == Certificate.application_id)
             .join(Campaign, Campaign.id == Application.campaign_id)

@@ -88,7 +88,7 @@ def create_application(campaign: Campaign, unit: Unit, actor, *, full_name: str 
     rubric = spec(campaign.rubric_id)
     if residence_unit is not None and not residence_allowed(unit, residence_unit, actor):
         raise GuardRefused("unknown_unit", field="residence_unit")  # as if it did not exist: never echo its name
-    if target_level not in {lv for c in rubric.criteria for lv in c.levels}:
+    if target_level not in rubric.levels:
         raise GuardRefused("invalid_field", field="target_level", detail=str(target_level))
     if person:
         full_name = clean_name(full_name, "full_name")

@@ -84,6 +84,11 @@ class RubricSpec:
         return tuple(c for c in self.criteria_for(level) if c.computed is None)
 
     @property
+    def levels(self) -> tuple[int, ...]:
+        """The levels the rubric assesses (1 only, or XHT's and DVHT's 1 and 2)."""
+        return tuple(sorted({lv for c in self.criteria for lv in c.levels}))
+
+    @property
     def computed(self) -> bool:
         return any(c.computed is not None for c in self.criteria)
 

@@ -160,10 +160,9 @@ def new(campaign_id: int):
     status = 422 if errors else 200
     lang = "en" if locale().startswith("en") else "vi"
     groups = {f["code"]: f["name"][lang] for f in campaign.rubric.definition.get("frameworks", [])}
-    levels = sorted({lv for c in rubric.criteria for lv in c.levels})
     return render_template("new_application.html", campaign=campaign, units=units, rubric=rubric, form=form,
                            errors=errors, subject_groups=groups, residences=residences, kind=kind,
-                           choices=choices, levels=levels, form_token=_form_token(campaign)), status
+                           choices=choices, levels=rubric.levels, form_token=_form_token(campaign)), status
 
 
 def _subject_choices(kind: str, units: list[Unit]) -> list | None:

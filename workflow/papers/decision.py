@@ -152,7 +152,7 @@ def _dmy(day: date | None) -> str:
     return day.strftime("%d/%m/%Y") if day else ""
 
 
-def lines(decision: Decision, subject_kind: str) -> list[Line]:
+def lines(decision: Decision, subject_kind: str, leveled: bool = True) -> list[Line]:
     """The attached list in print order: commune, then branch, then name (folded) and id, with headings where a
     commune or branch starts; STT runs through the whole list. Read in one statement (50,000 short tuples)."""
     branch, commune = aliased(Unit), aliased(Unit)
@@ -161,8 +161,8 @@ def lines(decision: Decision, subject_kind: str) -> list[Line]:
             .join(branch, branch.id == Application.unit_id)
             .outerjoin(commune, commune.id == branch.parent_id)
             .where(Application.decision_id == decision.id))
-    if subject_kind == "commune":  # XHT: the file is the commune; one list by name
-        stmt = stmt.order_by(branch.name_folded, Application.id)
+    if subject_kind != "person":  # a commune, village, household, clan or organisation: one list by name
+        stmt = stmt.order_by(Application.full_name_folded, Application.id)
     else:
         stmt = stmt.order_by(commune.name_folded, commune.id, branch.name_folded, branch.id,
                              Application.full_name_folded, Application.id)
@@ -170,8 +170,10 @@ def lines(decision: Decision, subject_kind: str) -> list[Line]:
     last_commune = last_branch = None
     communes = branches = 0
     for stt, (name, born, level, b_id, b_name, b_level, c_id, c_name) in enumerate(db.session.execute(stmt), 1):
-        if subject_kind == "commune":
-            out.append(Line("row", name or b_name, stt, unit=c_name, level=str(level or "")))
+        if subject_kind != "person":
+            out.append(Line("row", name or b_name, stt, unit=(c_name if subject_kind == "commune" or b_level ==
+                                                               "branch" else b_name),
+                            level=str(level or "") if leveled else ""))
             continue
         if b_level != "branch":  # a file at a commune itself: the commune is its group, no branch heading
             c_id, c_name = b_id, b_name
@@ -233,7 +235,9 @@ def plan(decision: Decision) -> Plan:
     subject_kind = title.get("subject_kind", "person")
     spec = words()["titles"].get(campaign.title_code) or words()["titles"]["CDHT"]
     who = issuer(unit)
-    listed = lines(decision, subject_kind)
+    from ..rubrics import spec as rubric_spec
+
+    listed = lines(decision, subject_kind, leveled=len(rubric_spec(campaign.rubric_id).levels) > 1)
     names = sum(1 for x in listed if x.kind == "row")
     name_vi = title["name_vi"]
     fill = {"title": name_vi, "TITLE": name_vi.upper(), "year": campaign.year, "count": f"{names:,}".replace(",", "."),
@@ -251,7 +255,7 @@ def plan(decision: Decision) -> Plan:
         "list_title": spec["list_title"].format(**fill),
         "list_ref": f"(Kèm theo Quyết định số {decision.number} {date_words(decision.signed_on)} "
                     f"của {who.body})",
-        "subject_kind": subject_kind,
+        "subject_kind": subject_kind, "name_header": words().get("name_headers", {}).get(subject_kind, ""),
     }
     pages = paginate(listed)
     return Plan(context=context, pages=pages, names=names,
