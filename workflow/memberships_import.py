@@ -73,8 +73,7 @@ def _cells(header: list[Any], cells: list[Any]) -> dict[str, Any]:
 
 def _places(actor: Actor) -> dict[str, list[Unit]]:
     """Villages and communes the actor's grants reach, by folded name (with or without "thôn", "xã" ...)."""
-    paths = sorted({g.unit_path.rsplit("/", 2)[0] + "/" if g.unit_level == "branch" else g.unit_path
-                    for g in actor.grants if g.role in subjects.RECORDERS})
+    paths = subjects.reach_paths(actor, subjects.RECORDERS)
     out: dict[str, list[Unit]] = {}
     if not paths:
         return out

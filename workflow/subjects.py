@@ -71,8 +71,7 @@ def commune_path(unit: Unit) -> str:
     return unit.path
 
 
-def check_subject(kind: str, unit: Unit, *, collective: Collective | None,
-                  subject_unit: Unit | None, locale_what: str | None = None) -> None:
+def check_subject(kind: str, unit: Unit, *, collective: Collective | None, subject_unit: Unit | None) -> None:
     """The subject of a nomination at `unit` is of the title's kind and in the unit's commune: a village of it, a
     household of one of its villages, a clan or organisation of it. Anything else is refused like an unknown one."""
     what = KIND_WORDS[kind][0]
@@ -111,11 +110,16 @@ class MembershipInput(Input):
     left_on: Day | None = None
 
 
+def reach_paths(actor, roles: tuple[str, ...] | None = None) -> list[str]:
+    """The unit paths the actor's grants (of `roles`) reach for collectives: a grant's subtree, and for a branch
+    its whole commune (the branch nominates the households of the commune's villages, as it nominates residents)."""
+    actor = actor if isinstance(actor, Actor) else actor_of(actor)
+    return sorted({g.unit_path.rsplit("/", 2)[0] + "/" if g.unit_level == "branch" else g.unit_path
+                   for g in actor.grants if roles is None or g.role in roles})
+
+
 def _reaches(actor: Actor, path: str, roles: tuple[str, ...] | None = None) -> bool:
-    """A grant reaches a unit in its subtree; a branch's grant reaches its whole commune (the branch nominates the
-    households of the commune's villages, as it nominates residents of them)."""
-    return any(path.startswith(g.unit_path.rsplit("/", 2)[0] + "/" if g.unit_level == "branch" else g.unit_path)
-               and (roles is None or g.role in roles) for g in actor.grants)
+    return any(path.startswith(p) for p in reach_paths(actor, roles))
 
 
 def _recorder(actor, unit: Unit) -> Actor:

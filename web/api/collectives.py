@@ -22,11 +22,6 @@ from .openapi import declare
 from .util import ID, commit, iso, json_body
 
 
-def _reach(actor) -> list[str]:
-    return sorted({g.unit_path.rsplit("/", 2)[0] + "/" if g.unit_level == "branch" else g.unit_path
-                   for g in actor.grants})
-
-
 def collective_dict(c: Collective) -> dict[str, Any]:
     return {"id": c.id, "kind": c.kind, "name": c.name, "unit": {"id": c.unit.id, "name": c.unit.name},
             "head_citizen_id": c.head_citizen_id, "org_type": c.org_type}
@@ -39,7 +34,7 @@ def membership_dict(m: Membership) -> dict[str, Any]:
 
 def _visible(actor, collective_id: int) -> Collective:
     row = db.session.get(Collective, collective_id)
-    if row is None or not any(row.unit.path.startswith(p) for p in _reach(actor)):
+    if row is None or not any(row.unit.path.startswith(p) for p in subjects.reach_paths(actor)):
         raise NotFound("not_found")
     return row
 
@@ -48,7 +43,7 @@ def _visible(actor, collective_id: int) -> Collective:
 def list_collectives():
     """The collectives within the caller's reach, of one kind (`kind`), by name."""
     actor = current_actor()
-    paths = _reach(actor)
+    paths = subjects.reach_paths(actor)
     kind = request.args.get("kind")
     stmt = select(Collective).join(Unit, Unit.id == Collective.unit_id)
     stmt = stmt.where(or_(*[Unit.path.startswith(p) for p in paths])) if paths else stmt.where(False)

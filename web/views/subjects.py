@@ -26,12 +26,7 @@ KINDS = ("household", "clan", "organisation")
 
 
 def _reach_paths() -> list[str]:
-    """The communes (or wider units) the officer's grants reach: a branch's grant reaches its commune."""
-    out = set()
-    for g in actor().grants:
-        if g.role in subjects.RECORDERS or g.role in ("district_approver", "provincial_approver", "auditor"):
-            out.add(g.unit_path.rsplit("/", 2)[0] + "/" if g.unit_level == "branch" else g.unit_path)
-    return sorted(out)
+    return subjects.reach_paths(actor())
 
 
 def _places() -> list[Unit]:
