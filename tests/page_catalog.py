@@ -141,9 +141,10 @@ def _collective_ids() -> list[int]:
 
 
 def _definition_ids() -> list[int]:
+    """One procedure version (its dry-run page; the demo loads no second version, so the plan lists no file)."""
     from workflow.models import TitleDefinition
 
-    return list(db.session.scalars(select(TitleDefinition.id).order_by(TitleDefinition.id)))
+    return list(db.session.scalars(select(TitleDefinition.id).order_by(TitleDefinition.id).limit(1)))
 
 
 def _counted_criteria() -> list[str]:
