@@ -17,7 +17,7 @@ from flask_migrate import upgrade
 from sqlalchemy import text
 
 from web import create_app
-from workflow import chains, dbroles, rubrics
+from workflow import chains, dbroles, definitions, rubrics
 from workflow.db import db
 
 from .factories import World, build_world
@@ -114,6 +114,7 @@ def wipe(app) -> None:
         shutil.copy(path + ".template", path)
     chains.clear_cache()
     rubrics.spec.cache_clear()
+    definitions.clear_cache()  # ids restart with the database: a cached version would be another title's
 
 
 @pytest.fixture(autouse=True)

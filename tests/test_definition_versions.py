@@ -11,7 +11,7 @@ from workflow import definitions, engine
 from workflow.admin import definitions as versions
 from workflow.admin.inputs import InvalidInput
 from workflow.db import db
-from workflow.errors import NotAuthorized
+from workflow.errors import Conflict, GuardRefused, NotAuthorized
 from workflow.models import Application, AuditEvent
 
 # CDHT without the branch's own scoring stage: the branch files straight to the commune; a file waiting at the
@@ -20,20 +20,59 @@ V2 = {"code": "CDHT", "version": "2", "stages": ["evidence_collection", "commune
       "state_map": {"branch_scoring": "evidence_collection"}}
 
 
-def test_files_keep_their_version_and_new_files_take_the_new_one(world):
-    old = world.new_cdht()
+def test_files_keep_their_version_until_the_province_adopts_a_new_one(world):
+    old = to_scoring(world.new_cdht(), world.officer())
     db.session.commit()
-    assert old.definition_id == definitions.current_id("CDHT")
+    first = versions.versions("CDHT")[0]
+    assert old.definition_id == first.id
     row = versions.load(world.admin, V2)
     db.session.commit()
+    before = world.new_cdht()  # loading a version changes nothing by itself: the campaign still gives version 1
+    db.session.commit()
+    assert before.definition_id == first.id and old.state == "branch_scoring"
+    versions.migrate(world.admin, world.province, "CDHT", row)  # the province adopts version 2
+    db.session.commit()
+    db.session.expire_all()
+    assert world.cdht.definition_id == row.id
+    assert (db.session.get(Application, old.id).state, db.session.get(Application, old.id).definition_id) == (
+        "evidence_collection", row.id)
     new = world.new_cdht()
     db.session.commit()
-    assert new.definition_id == row.id != old.definition_id
-    to_scoring(old, world.officer())
-    assert old.state == "branch_scoring"  # the old version's stage, still
+    assert new.definition_id == row.id
     to_scoring(new, world.officer())
     assert new.state == "commune_appraisal"  # the new version has no branch scoring
     assert definitions.of("CDHT", new.definition_id).stages == tuple(V2["stages"])
+
+
+def test_a_file_from_before_versions_follows_the_first_and_is_migrated_too(world):
+    waiting = to_scoring(world.new_cdht(), world.officer())
+    db.session.commit()
+    db.session.execute(Application.__table__.update().where(Application.id == waiting.id)
+                       .values(definition_id=None))  # as a file created before versions existed
+    db.session.commit()
+    target = versions.load(world.admin, V2)
+    db.session.commit()
+    plan = versions.plan(world.admin, world.province, "CDHT", target)
+    assert [(g.from_version, g.from_state, g.to_state, g.files) for g in plan.groups] == [
+        ("1", "branch_scoring", "evidence_collection", 1)]
+    assert versions.migrate(world.admin, world.province, "CDHT", target).moved == 1
+    db.session.commit()
+    assert db.session.get(Application, waiting.id).definition_id == target.id
+
+
+def test_a_plan_changed_since_the_dry_run_is_not_carried_out(world):
+    first = to_scoring(world.new_cdht(), world.officer())
+    db.session.commit()
+    target = versions.load(world.admin, V2)
+    db.session.commit()
+    read = versions.plan(world.admin, world.province, "CDHT", target).fingerprint
+    world.new_cdht()  # a new file arrives between the dry run and the confirmation
+    db.session.commit()
+    with pytest.raises(Conflict) as changed:
+        versions.migrate(world.admin, world.province, "CDHT", target, expected=read)
+    assert changed.value.code == "plan_changed"
+    db.session.rollback()
+    assert db.session.get(Application, first.id).state == "branch_scoring"  # nothing moved
 
 
 def test_a_version_is_immutable_and_checked(world):
@@ -69,13 +108,14 @@ def test_the_dry_run_says_what_would_move_and_what_is_refused_and_writes_nothing
     assert (by_id[appraised.id].to_state, by_id[appraised.id].refusal) == ("commune_appraisal", None)
     assert (by_id[fresh.id].to_state, by_id[fresh.id].refusal) == ("evidence_collection", None)
     assert "không có trong phiên bản mới" in versions.refusal_text(by_id[waiting.id], "vi")
-    assert plan.counts == {"files": 3, "moving": 2, "refused": 1, "state_changes": 0}
+    assert plan.counts == {"files": 3, "moving": 2, "refused": 1, "state_changes": 0, "campaigns": 1}
     assert sorted((g.from_state, g.to_state, g.files) for g in plan.groups) == [
         ("branch_scoring", None, 1), ("commune_appraisal", "commune_appraisal", 1),
         ("evidence_collection", "evidence_collection", 1)]
     assert [r.application_id for r in plan.rows(limit=2)] == sorted(by_id)[:2]
     assert db.session.scalar(select(db.func.count()).select_from(AuditEvent)) == before  # read only
     assert waiting.definition_id == appraised.definition_id == versions.versions("CDHT")[0].id != target.id
+    assert plan.counts["campaigns"] == 1 and plan.unstaffed == []
 
 
 def test_the_migration_moves_exactly_the_planned_files_with_an_audit_event_each(world):
@@ -124,5 +164,9 @@ def test_a_target_stage_nobody_acts_at_is_refused(world):
     plan = versions.plan(world.admin, world.province, "CDHT", target)
     (row,) = [r for r in plan.rows() if r.application_id == waiting.id]
     assert (row.to_state, row.refusal) == ("upper_appraisal", "no_actor")
+    assert plan.unstaffed == ["upper_appraisal"]  # the province's chain names nobody there: not adoptable
+    with pytest.raises(GuardRefused) as unstaffed:
+        versions.migrate(world.admin, world.province, "CDHT", target)
+    assert unstaffed.value.code == "stages_unstaffed" and "Upper" not in unstaffed.value.message("vi")
     with pytest.raises(NotAuthorized):
         versions.plan(world.auditor, world.province, "CDHT", target)

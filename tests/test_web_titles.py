@@ -124,7 +124,12 @@ def test_definition_versions_page_dry_run_then_migration(client, world):
                      else loaded.headers["Location"] + "?format=csv")
     assert csv.status_code == 200 and waiting.full_name in csv.get_data(as_text=True)
     action = re.search(r'action="([^"]+/migrate)"', plan.get_data(as_text=True)).group(1)
-    done = client.post(action, data={"province_id": str(world.province.id)})
+    expected = re.search(r'name="expected" value="([0-9a-f]+)"', plan.get_data(as_text=True)).group(1)
+    stale = client.post(action, data={"province_id": str(world.province.id), "expected": "0" * 16},
+                        follow_redirects=True)
+    assert "Hồ sơ đã thay đổi từ lúc xem thử" in text(stale)  # a plan other than the one read is not carried out
+    assert db.session.get(Application, waiting.id).state == "branch_scoring"
+    done = client.post(action, data={"province_id": str(world.province.id), "expected": expected})
     assert done.status_code == 302
     db.session.expire_all()
     assert db.session.get(Application, waiting.id).state == "evidence_collection"
@@ -179,8 +184,10 @@ def test_the_api_operations_of_collectives_and_versions(client, place, contract)
     c.check(client.get(f"{versions}/{v2['id']}/plan?province={w.province.id}", headers=officer), "get", plan)
     c.check(client.post(f"{versions}/{v2['id']}/migrate?province={w.province.id}", headers=appraiser),
             "post", migrate)
-    done = c.check(client.post(f"{versions}/{v2['id']}/migrate?province={w.province.id}", headers=admin),
-                   "post", migrate)
+    c.check(client.post(f"{versions}/{v2['id']}/migrate?province={w.province.id}&expected=stale", headers=admin),
+            "post", migrate)  # 409: not the plan read
+    done = c.check(client.post(f"{versions}/{v2['id']}/migrate?province={w.province.id}&expected="
+                               f"{dry['fingerprint']}", headers=admin), "post", migrate)
     assert done["applied"] and done["counts"]["moving"] == 1
     c.check(client.get(path, headers={}), "get", path)  # 401
     exercised = {(m, p) for m, p, _ in c.seen}

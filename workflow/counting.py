@@ -29,7 +29,7 @@ from .rubrics import Counted, RubricSpec
 MESSAGES.update({
     "share_below": ("Tiêu chí {criterion}: {holders}/{members} {what} đạt danh hiệu ({percent}%), chưa đạt mức "
                     "{required}% (tính đến ngày {on}).",
-                    "Criterion {criterion}: {holders} of {members} {what} hold the title ({percent}%), below the "
+                    "Criterion {criterion}: {holders} of {members} {what_en} hold the title ({percent}%), below the "
                     "required {required}% (as of {on})."),
 })
 MEMBER_WORDS = {"households": ("hộ gia đình", "households"), "persons": ("thành viên", "members"),
@@ -112,8 +112,8 @@ def judge(found: dict[str, Figure], on: date) -> None:
     for code, f in found.items():
         if not f.met:
             raise GuardRefused("share_below", criterion=code, holders=f.holders, members=f.members,
-                               what=MEMBER_WORDS[f.members_kind][0], percent=f.percent, required=f.required,
-                               on=on.strftime("%d/%m/%Y"))
+                               what=MEMBER_WORDS[f.members_kind][0], what_en=MEMBER_WORDS[f.members_kind][1],
+                               percent=f.percent, required=f.required, on=on.strftime("%d/%m/%Y"))
 
 
 def members_list(subject_key: str, members: str, title: str, on: date) -> list[tuple[str, str, bool]]:

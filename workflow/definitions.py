@@ -107,36 +107,37 @@ def by_id(definition_id: int) -> Definition:
 _first: dict[str, int] = {}
 
 
+def first_id(title: str) -> int | None:
+    """The title's first loaded version (what a file or campaign without a pinned version follows); None where
+    no version was ever loaded (the shipped one applies). Cached once found: versions are never deleted."""
+    found = _first.get(title)
+    if found is None:
+        from sqlalchemy import func, select
+
+        from .db import db
+        from .models import TitleDefinition
+
+        found = db.session.scalar(select(func.min(TitleDefinition.id)).where(TitleDefinition.title_code == title))
+        if found is not None:
+            _first[title] = found
+    return found
+
+
+def clear_cache() -> None:
+    by_id.cache_clear()
+    _first.clear()
+
+
 def of(title: str, definition_id: int | None) -> Definition:
-    """The definition a file follows: the version it was created under (issue 14 §3). A file without one (created
-    before versions were loaded) follows the title's first loaded version, else the shipped one."""
-    if definition_id is None:
-        definition_id = _first.get(title)
-        if definition_id is None:
-            from sqlalchemy import func, select
-
-            from .db import db
-            from .models import TitleDefinition
-
-            definition_id = db.session.scalar(select(func.min(TitleDefinition.id))
-                                              .where(TitleDefinition.title_code == title))
-            if definition_id is None:
-                return definition(title)
-            _first[title] = definition_id
-    return by_id(definition_id)
+    """The definition a file follows: the version it was created under (issue 14 §3); without one, the first."""
+    definition_id = definition_id if definition_id is not None else first_id(title)
+    return by_id(definition_id) if definition_id is not None else definition(title)
 
 
-def current_id(title: str) -> int | None:
-    """The newest loaded version of the title, which new files take (read each time: another process may have
-    loaded one); None where no version was ever loaded (the shipped one applies)."""
-    from sqlalchemy import func, select
-
-    from .db import db
-    from .models import TitleDefinition
-
-    return db.session.scalar(select(func.max(TitleDefinition.id)).where(TitleDefinition.title_code == title))
-
-
+def for_campaign(campaign) -> Definition:
+    """The version a campaign's new files take (models.Campaign.definition_id, else the first): a province adopts
+    a newer one with the migration of its files in flight (workflow/admin/definitions.py)."""
+    return of(campaign.title_code, campaign.definition_id)
 
 
 def mermaid(title: str) -> str:
@@ -153,11 +154,6 @@ def mermaid(title: str) -> str:
                         title=f"{title}: {d.stages[0]} → recognised")
     graph.add_model(model)
     return model.get_graph().draw(None)
-
-
-def current(title: str) -> Definition:
-    """The version new files of the title take (the newest loaded)."""
-    return of(title, current_id(title))
 
 
 def for_application(app) -> Definition:

@@ -20,7 +20,7 @@ from . import clock
 from .authz import Actor
 from .chains import chain_for
 from .db import db
-from .definitions import definition, for_application
+from .definitions import for_application, for_campaign
 from .errors import MESSAGES, GuardRefused, NotFound
 from .inputs import citizen_id_problem, text_problem
 from .models import Application, AuditEvent, Campaign, Evidence, Unit
@@ -284,7 +284,7 @@ def attach_to_campaign(campaign: Campaign, actor, files: list[CampaignFile]) -> 
         if current is None or current.state == "withdrawn":
             by_citizen[row.citizen_id] = row
     title = campaign.title_code
-    first = definition(title).stages[0]
+    first = for_campaign(campaign).stages[0]
     chain_stage = chain_for(title, campaign.province_id, clock.today()).stages.get(first)
     codes_of: dict[tuple[int, int], set[str]] = {}
     outcomes: list[FileOutcome] = []

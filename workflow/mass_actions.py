@@ -34,7 +34,7 @@ from .authz import Actor, actor_of, province_of
 from .chains import chain_for
 from .db import db
 from .declared import Body, Id, Reason, text, whole
-from .definitions import definition
+from .definitions import for_campaign
 from .errors import MESSAGES, Conflict, GuardRefused, NotFound, WorkflowError
 from .models import Application, Campaign, Job, MassActionItem, MassActionOutcome, Unit, User
 from .vocabulary import STATES
@@ -146,7 +146,7 @@ def _acting_states(actor: Actor, action: str) -> dict[int, set[str]]:
             chain = chain_for(campaign.title_code, campaign.province_id, clock.today())
         except WorkflowError:
             continue
-        d = definition(campaign.title_code)
+        d = for_campaign(campaign)
         states = set()
         for state in d.states:
             step = d.step(state, action)

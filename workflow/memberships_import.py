@@ -41,7 +41,10 @@ MESSAGES.update({
                      "The kind must be household, clan or organisation."),
     "members_place": ("Không tìm thấy «{place}» trong các đơn vị của bạn (hoặc có nhiều nơi cùng tên).",
                       "«{place}» is not one of your units (or several share the name)."),
-    "members_household": ("Không tìm thấy hộ «{name}» trong xã.", "No household «{name}» in the commune."),
+    "members_household": ("Không tìm thấy đúng một hộ «{name}» trong xã (không có, hoặc có nhiều hộ cùng tên).",
+                          "Not exactly one household «{name}» in the commune (none, or several of that name)."),
+    "members_group_many": ("Có nhiều «{name}» cùng tên ở nơi này: hãy ghi nhận thành viên trên trang của từng mục.",
+                           "Several «{name}» of that name at this place: add the members on each one's page."),
 })
 
 
@@ -127,8 +130,12 @@ def _apply(actor: Actor, rows, report: MembersReport) -> None:
     known: dict[tuple[str, str, int], Collective] = {}
     for line, kind, name, place, values in rows:
         key = (kind, fold(name), place.id)
-        group = known.get(key) or db.session.scalar(select(Collective).where(
-            Collective.kind == kind, Collective.name_folded == fold(name), Collective.unit_id == place.id))
+        found = [known[key]] if key in known else list(db.session.scalars(select(Collective).where(
+            Collective.kind == kind, Collective.name_folded == fold(name), Collective.unit_id == place.id).limit(2)))
+        if len(found) > 1:
+            report.errors.append(Problem(line, "name", "members_group_many", {"name": name}))
+            continue
+        group = found[0] if found else None
         try:
             if group is None:
                 group = subjects.create_collective(actor, parse(subjects.CollectiveInput, {
@@ -137,9 +144,10 @@ def _apply(actor: Actor, rows, report: MembersReport) -> None:
             known[key] = group
             member: dict[str, Any] = {"collective_id": group.id}
             if values.get("household"):
-                home = db.session.scalar(select(Collective).join(Unit, Unit.id == Collective.unit_id).where(
+                homes = list(db.session.scalars(select(Collective).join(Unit, Unit.id == Collective.unit_id).where(
                     Collective.kind == "household", Collective.name_folded == fold(str(values["household"])),
-                    Unit.path.startswith(subjects.commune_path(group.unit))))
+                    Unit.path.startswith(subjects.commune_path(group.unit))).limit(2)))
+                home = homes[0] if len(homes) == 1 else None
                 if home is None:
                     report.errors.append(Problem(line, "household", "members_household",
                                                  {"name": values["household"]}))

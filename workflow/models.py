@@ -247,6 +247,9 @@ class Campaign(db.Model):
     scoring_deadline: Mapped[date | None] = mapped_column(Date)
     appraisal_deadline: Mapped[date | None] = mapped_column(Date)
     closed_at: Mapped[datetime | None] = mapped_column(TZDateTime)
+    # Issue 14 §3: the title definition version its new files take (NULL: the title's first version); a province
+    # adopts a newer one with the migration of its files in flight (workflow/admin/definitions.py).
+    definition_id: Mapped[int | None] = mapped_column(ForeignKey("title_definitions.id"))
 
     rubric: Mapped[Rubric] = relationship(lazy="joined")
     province: Mapped[Unit] = relationship()

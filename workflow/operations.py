@@ -13,7 +13,6 @@ from . import clock, deadlines, definitions, subjects, validity
 from .authz import Actor, actor_of, province_of
 from .chains import chain_for
 from .db import db
-from .definitions import definition
 from .errors import Conflict, GuardRefused, InvalidAction, NotAuthorized, NotFound
 from .inputs import canonical_citizen_id, clean_name, text_problem
 from .models import Application, AuditEvent, Campaign, Collective, Evidence, Score, Unit
@@ -81,7 +80,7 @@ def create_application(campaign: Campaign, unit: Unit, actor, *, full_name: str 
     by citizen ID across the whole campaign (every unit); the commune itself; a village of the commune; a
     household, clan or organisation of it. Once per subject and campaign among live files."""
     actor = _actor(actor)
-    d = definitions.current(campaign.title_code)
+    d = definitions.for_campaign(campaign)
     kind = subjects.kind_of(campaign.title_code)
     person = kind == "person"
     require_can_create(campaign, unit, actor)
@@ -119,7 +118,7 @@ def create_application(campaign: Campaign, unit: Unit, actor, *, full_name: str 
         subject_group=subject_group, residence_unit=residence_unit, target_level=target_level,
         collective_id=collective.id if collective is not None else None,
         subject_unit_id=subject_unit.id if subject_unit is not None else None,
-        definition_id=definitions.current_id(campaign.title_code), created_by_id=actor.id,
+        definition_id=campaign.definition_id or definitions.first_id(campaign.title_code), created_by_id=actor.id,
         created_at=clock.now(), state_changed_at=clock.now())
     try:
         with db.session.begin_nested():
@@ -152,7 +151,7 @@ def require_can_create(campaign: Campaign, unit: Unit, actor) -> None:
     in the campaign's province and at the chain's level, nominations still open. One rule for a nomination typed
     by hand and for a spreadsheet import (workflow/imports, checked once per job)."""
     actor = _actor(actor)
-    first = definition(campaign.title_code).stages[0]
+    first = definitions.for_campaign(campaign).stages[0]
     _require_stage(unit, campaign.title_code, first, actor, "create", hidden=False)
     if not unit.path.startswith(f"/{campaign.province_id}/"):
         raise GuardRefused("unit_outside_campaign", unit=unit.name)

@@ -29,12 +29,11 @@ from .vocabulary import COLLECTIVE_KINDS
 MESSAGES.update({
     "duplicate_collective": ("{name} đã có hồ sơ trong đợt đánh giá này.",
                              "{name} already has a file in this campaign."),
-    "subject_required": ("Hãy chọn {what} được đề nghị.", "Choose the {what} nominated."),
-    "wrong_subject": ("{name} không thuộc đơn vị này hoặc không phải {what}.",
-                      "{name} is not in this unit or is not a {what}."),
+    "subject_required": ("Hãy chọn {what} được đề nghị.", "Choose the {what_en} nominated."),
+    "wrong_subject": ("Không có {what} này trong xã của đơn vị.", "No such {what_en} in the unit's commune."),
     "membership_exists": ("Thành viên này đã thuộc {name} trong thời gian đó.",
                           "This member already belongs to {name} for that period."),
-    "membership_kind": ("{what} không nhận thành viên kiểu này.", "A {what} does not take members of this kind."),
+    "membership_kind": ("{what} không nhận thành viên kiểu này.", "A {what_en} does not take members of this kind."),
 })
 
 # What each kind is called on a page and in a refusal (Vietnamese, English).
@@ -71,20 +70,31 @@ def commune_path(unit: Unit) -> str:
     return unit.path
 
 
+def words(kind: str) -> dict[str, str]:
+    """A kind's name for a refusal, in both languages (the message picks its own)."""
+    vi, en = KIND_WORDS[kind]
+    return {"what": vi, "what_en": en}
+
+
 def check_subject(kind: str, unit: Unit, *, collective: Collective | None, subject_unit: Unit | None) -> None:
     """The subject of a nomination at `unit` is of the title's kind and in the unit's commune: a village of it, a
-    household of one of its villages, a clan or organisation of it. Anything else is refused like an unknown one."""
-    what = KIND_WORDS[kind][0]
+    household of one of its villages, a clan or organisation of it. Anything else is refused exactly like an
+    unknown one (never its name: it may lie outside the officer's units); a subject the kind does not take is a
+    field error."""
+    if kind not in COLLECTIVE_KINDS and collective is not None:
+        raise GuardRefused("invalid_field", field="collective", detail=str(collective.id))
+    if kind != "village" and subject_unit is not None:
+        raise GuardRefused("invalid_field", field="subject_unit", detail=str(subject_unit.id))
     if kind == "village":
         if subject_unit is None:
-            raise GuardRefused("subject_required", what=what)
+            raise GuardRefused("subject_required", **words(kind))
         if subject_unit.level != "village" or not subject_unit.path.startswith(commune_path(unit)):
-            raise GuardRefused("wrong_subject", name=subject_unit.name, what=what)
+            raise GuardRefused("wrong_subject", **words(kind))
     elif kind in COLLECTIVE_KINDS:
         if collective is None:
-            raise GuardRefused("subject_required", what=what)
+            raise GuardRefused("subject_required", **words(kind))
         if collective.kind != kind or not collective.unit.path.startswith(commune_path(unit)):
-            raise GuardRefused("wrong_subject", name=collective.name, what=what)
+            raise GuardRefused("wrong_subject", **words(kind))
 
 
 # ---- collectives and memberships ------------------------------------------------------------------------------
@@ -167,26 +177,19 @@ def add_member(actor, data: MembershipInput) -> Membership:
         raise NotFound("not_found")
     actor = _recorder(actor, group.unit)
     wants = MEMBER_KINDS[group.kind]
-    what = KIND_WORDS[group.kind][0]
     if data.left_on is not None and data.left_on < data.joined_on:
         raise GuardRefused("invalid_field", field="left_on", detail=data.left_on.isoformat())
     citizen, member = None, None
     if wants == "person":
         if data.member_collective_id is not None or not data.member_citizen_id:
-            raise GuardRefused("membership_kind", what=what)
+            raise GuardRefused("membership_kind", **words(group.kind))
         citizen = canonical_citizen_id(data.member_citizen_id)
     else:
         member = db.session.get(Collective, data.member_collective_id) if data.member_collective_id else None
         if member is None or data.member_citizen_id or member.kind != "household" \
                 or not member.unit.path.startswith(commune_path(group.unit)):
-            raise GuardRefused("membership_kind", what=what)
-    same = Membership.member_citizen_id == citizen if citizen else Membership.member_collective_id == member.id
-    overlapping = db.session.scalar(select(Membership.id).where(
-        Membership.collective_id == group.id, same,
-        (Membership.left_on.is_(None)) | (Membership.left_on >= data.joined_on),
-        True if data.left_on is None else Membership.joined_on <= data.left_on).limit(1))
-    if overlapping is not None:
-        raise GuardRefused("membership_exists", name=group.name)
+            raise GuardRefused("membership_kind", **words(group.kind))
+    _refuse_overlap(group, citizen, member.id if member else None, data.joined_on, data.left_on)
     row = Membership(collective_id=group.id, member_citizen_id=citizen, member_collective_id=member.id if member
                      else None, member_name=clean_name(data.member_name, "member_name") if data.member_name
                      else (member.name if member else None), joined_on=data.joined_on, left_on=data.left_on,
@@ -200,6 +203,18 @@ def add_member(actor, data: MembershipInput) -> Membership:
     return row
 
 
+def _refuse_overlap(group: Collective, citizen: str | None, member_id: int | None, joined_on: date,
+                    left_on: date | None, *, besides: int | None = None) -> None:
+    """One member belongs to a collective once for any day: periods of the same member never overlap."""
+    same = Membership.member_citizen_id == citizen if citizen else Membership.member_collective_id == member_id
+    overlapping = db.session.scalar(select(Membership.id).where(
+        Membership.collective_id == group.id, same, Membership.id != (besides or -1),
+        (Membership.left_on.is_(None)) | (Membership.left_on >= joined_on),
+        True if left_on is None else Membership.joined_on <= left_on).limit(1))
+    if overlapping is not None:
+        raise GuardRefused("membership_exists", name=group.name)
+
+
 def end_member(actor, membership_id: int, left_on: date) -> Membership:
     """A member leaves on `left_on` (the row stays: the shares of earlier days still count it)."""
     row = db.session.get(Membership, membership_id)
@@ -209,6 +224,7 @@ def end_member(actor, membership_id: int, left_on: date) -> Membership:
     actor = _recorder(actor, group.unit)
     if left_on < row.joined_on:
         raise GuardRefused("invalid_field", field="left_on", detail=left_on.isoformat())
+    _refuse_overlap(group, row.member_citizen_id, row.member_collective_id, row.joined_on, left_on, besides=row.id)
     before = {"left_on": row.left_on.isoformat() if row.left_on else None}
     row.left_on = left_on
     db.session.flush()

@@ -8,7 +8,8 @@ Create Date: 2026-12-03 07:00:00
 title_types' CHECK widens to every subject kind (SQLite rebuilds that small table). Households, clans and
 organisations are `collectives`; `memberships` hold who belongs to which over a period. Applications gain the
 collective or village they are about and the definition version they started under (NULL: the first version);
-SQLite adds these as plain columns with their keys inline, so the applications table is not rebuilt.
+SQLite adds these as plain columns with their keys inline, so the applications table is not rebuilt. Campaigns
+gain the definition version their new files take (NULL: the first).
 """
 import sqlalchemy as sa
 from alembic import op
@@ -104,9 +105,21 @@ def upgrade():
             op.add_column('applications', sa.Column(column, sa.Integer(), nullable=True))
             op.create_foreign_key(op.f(fk), 'applications', table, [column], ['id'])
     op.create_index(op.f('ix_applications_collective_id'), 'applications', ['collective_id'], unique=False)
+    if op.get_bind().dialect.name == 'sqlite':  # triggers name campaigns: add the column, never rebuild the table
+        op.execute('ALTER TABLE campaigns ADD COLUMN definition_id INTEGER '
+                   'CONSTRAINT fk_campaigns_definition_id_title_definitions REFERENCES title_definitions (id)')
+    else:
+        op.add_column('campaigns', sa.Column('definition_id', sa.Integer(), nullable=True))
+        op.create_foreign_key(op.f('fk_campaigns_definition_id_title_definitions'), 'campaigns',
+                              'title_definitions', ['definition_id'], ['id'])
 
 
 def downgrade():
+    if op.get_bind().dialect.name == 'sqlite':
+        op.execute('ALTER TABLE campaigns DROP COLUMN definition_id')  # SQLite >= 3.35 drops a plain column
+    else:
+        op.drop_constraint(op.f('fk_campaigns_definition_id_title_definitions'), 'campaigns', type_='foreignkey')
+        op.drop_column('campaigns', 'definition_id')
     op.drop_index(op.f('ix_applications_collective_id'), table_name='applications')
     if op.get_bind().dialect.name == 'sqlite':
         if op.get_bind().connection.dbapi_connection.in_transaction:

@@ -12,12 +12,12 @@ from flask import current_app, request, send_file, url_for
 from sqlalchemy import select
 
 from web import uploads
-from workflow import citizens, engine, operations, queries
+from workflow import citizens, engine, operations, queries, subjects
 from workflow import summary as state_counts
 from workflow.admin.inputs import InvalidInput, parse
 from workflow.db import db
 from workflow.declared import MAX_BATCH, ActionInput, BatchInput, NominationInput, ScoreSheetInput, person_missing
-from workflow.errors import NotAuthorized
+from workflow.errors import GuardRefused, NotAuthorized
 from workflow.inputs import is_ascii_digits
 from workflow.models import Application, Collective, Evidence, TitleType, Unit
 from workflow.rubrics import spec
@@ -228,11 +228,14 @@ def create_application():
         errors.absorb(InvalidInput(person_missing(body, already=refused)))
     collective = db.session.get(Collective, nomination.collective) if nomination and nomination.collective else None
     subject_unit = db.session.get(Unit, nomination.subject_unit) if nomination and nomination.subject_unit else None
-    for name, given, found in (("collective", nomination and nomination.collective, collective),
-                               ("subject_unit", nomination and nomination.subject_unit, subject_unit)):
-        if given and found is None:
-            errors.add(name, "unknown_unit")
     errors.raise_if_any()
+    if campaign is not None and nomination is not None and (
+            (nomination.collective and collective is None) or (nomination.subject_unit and subject_unit is None)):
+        kind = subjects.kind_of(campaign.title_code)  # an id that names nothing: refused as one outside the commune
+        if kind in subjects.COLLECTIVE_KINDS or kind == "village":
+            raise GuardRefused("wrong_subject", **subjects.words(kind))
+        raise GuardRefused("invalid_field", field="collective" if nomination.collective else "subject_unit",
+                           detail="")
     if nomination is None or campaign is None or unit is None:  # both required: errors above already said so
         raise ApiError(422, "invalid_input", fields={})
     app = operations.create_application(

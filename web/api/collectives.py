@@ -13,6 +13,7 @@ from workflow.admin import definitions as dfn
 from workflow.admin.inputs import parse
 from workflow.db import db
 from workflow.errors import NotFound
+from workflow.inputs import parse_int
 from workflow.models import Collective, Membership, TitleDefinition, Unit
 
 from . import bp
@@ -124,15 +125,19 @@ ROWS = 1000  # files listed in a plan's answer (the groups count them all)
 def _plan(definition_id: int, *, apply: bool) -> dict[str, Any]:
     actor = current_actor()
     target = db.session.get(TitleDefinition, definition_id)
-    province = db.session.get(Unit, int(request.args.get("province") or 0) or -1)
+    province_id = parse_int(request.args.get("province") or "", minimum=1)
+    province = db.session.get(Unit, province_id) if province_id is not None else None
     if target is None or province is None or province.level != "province":
         raise NotFound("not_found")
-    result = (dfn.migrate if apply else dfn.plan)(actor, province, target.title_code, target)
     if apply:
+        result = dfn.migrate(actor, province, target.title_code, target, expected=request.args.get("expected"))
         commit()
+    else:
+        result = dfn.plan(actor, province, target.title_code, target)
     lang = locale()
     return {"title": target.title_code, "version": target.version, "province_id": province.id, "applied": apply,
-            "moved": result.moved, "counts": result.counts,
+            "moved": result.moved, "counts": result.counts, "fingerprint": result.fingerprint,
+            "unstaffed": result.unstaffed,
             "groups": [{"from_version": g.from_version, "from_state": g.from_state, "to_state": g.to_state,
                         "refusal": g.refusal, "files": g.files,
                         "refusal_message": dfn.refusal_text(g, lang) if g.refusal else None}

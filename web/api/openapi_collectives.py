@@ -36,6 +36,9 @@ SCHEMAS.update({
     "MigrationPlan": {"type": "object", "required": ["title", "version", "province_id", "applied", "counts", "rows"],
                       "properties": {"title": STR, "version": STR, "province_id": INT, "applied": {"type": "boolean"},
                                      "moved": nullable(INT),
+                                     "fingerprint": {**STR, "description": "Send it back as ?expected= to migrate "
+                                                                           "exactly this plan."},
+                                     "unstaffed": {"type": "array", "items": STR},
                                      "counts": {"type": "object", "additionalProperties": INT},
                                      "groups": {"type": "array", "items": {"type": "object", "properties": {
                                          "from_version": STR, "from_state": STR, "to_state": nullable(STR),
@@ -48,7 +51,8 @@ SCHEMAS.update({
                                                   "refusal": nullable(REFUSAL)}}}}},
 })
 
-_COMMON = {"400": err("BadRequest"), "403": err("Forbidden"), "404": err("NotFound"), "422": err("Unprocessable")}
+_COMMON = {"400": err("BadRequest"), "403": err("Forbidden"), "404": err("NotFound"), "409": err("Conflict"),
+           "422": err("Unprocessable")}
 PATHS.update({
     "/api/v1/collectives": {
         "get": op("Households, clans and organisations within your units", {"200": body(ref("CollectiveList"))},
@@ -87,7 +91,7 @@ PATHS.update({
                   op_id="listDefinitions"),
         "post": op("Load a new definition version (admins)", {"201": body(ref("DefinitionVersion")), **_COMMON},
                    tag="definitions", op_id="loadDefinition",
-                   description="New files follow it; files in flight keep theirs until migrated. A loaded version "
+                   description="National data: nothing changes until a province adopts it (migrate). A loaded version "
                                "is immutable (422 definition_version_exists).",
                    request=json_request(ref("DefinitionIn"), {
                        "code": "CDHT", "version": "2", "stages": ["evidence_collection", "commune_appraisal",
@@ -100,7 +104,11 @@ PATHS.update({
     "/api/v1/definitions/{definition_id}/migrate": {"post": op(
         "Migrate the province's files in flight as the dry run says (admins)",
         {"200": body(ref("MigrationPlan")), **_COMMON}, tag="definitions", op_id="migrateDefinition",
-        params=[DEFINITION_ID, PROVINCE],
-        description="One audit event (migrate) per file moved and one (definition.migrate) for the whole; refused "
-                    "files stay as they are.")},
+        params=[DEFINITION_ID, PROVINCE, {"name": "expected", "in": "query", "schema": STR,
+                                          "description": "The dry run's fingerprint: 409 plan_changed if the "
+                                                         "files changed since."}],
+        description="The province adopts the version: its campaigns of the title give new files this version, and "
+                    "the files in flight move as the dry run says. One audit event (migrate) per file moved and one "
+                    "(definition.migrate) for the whole; refused files stay as they are. 422 stages_unstaffed when "
+                    "the province's chain names nobody for a stage of the version.")},
 })

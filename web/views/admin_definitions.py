@@ -53,8 +53,8 @@ def upload():
         db.session.rollback()
         abort(exc.status)
     db.session.commit()
-    flash(_("Version %(version)s of %(title)s loaded: new files follow it; files in flight keep theirs until you "
-            "migrate them.", version=row.version, title=row.title_code), "success")
+    flash(_("Version %(version)s of %(title)s loaded. Nothing changes until a province adopts it: read the dry run "
+            "below, then adopt it for your province.", version=row.version, title=row.title_code), "success")
     return redirect(url_for("admin_definitions.plan", code=row.title_code, definition_id=row.id))
 
 
@@ -89,7 +89,13 @@ def plan(code: str, definition_id: int):
 @roles_required("admin")
 def migrate(code: str, definition_id: int):
     title, target, province, _result = _plan(code, definition_id)
-    done = ops.migrate(actor(), province, title.code, target)
+    try:
+        done = ops.migrate(actor(), province, title.code, target, expected=request.form.get("expected") or "")
+    except WorkflowError as exc:  # the files changed since the dry run, or the chain leaves a stage unstaffed
+        db.session.rollback()
+        flash(exc.message(locale()), "error")
+        return redirect(url_for("admin_definitions.plan", code=title.code, definition_id=target.id,
+                                province_id=province.id))
     db.session.commit()
     flash(_("%(moved)s files moved to version %(version)s; %(refused)s refused, listed below.",
             moved=done.moved, version=target.version, refused=done.counts["refused"]), "success")

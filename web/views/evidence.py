@@ -16,7 +16,7 @@ from workflow import evidence as ev
 from workflow import operations
 from workflow.authz import province_of
 from workflow.db import db
-from workflow.definitions import definition, for_application
+from workflow.definitions import for_application, for_campaign
 from workflow.errors import WorkflowError
 from workflow.models import Campaign
 
@@ -246,7 +246,7 @@ def inline(evidence_id: int):
 # The zip of folders by citizen ID, for a campaign -------------------------------------------------------------------
 
 def _branch_side(campaign: Campaign) -> bool:
-    first = definition(campaign.title_code).stages[0]
+    first = for_campaign(campaign).stages[0]
     return any(first in acting_states(g, campaign) for g in actor().grants)
 
 

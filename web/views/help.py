@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from workflow import clock, contacts, deadlines, guidance
 from workflow.db import db
-from workflow.definitions import definition
+from workflow.definitions import for_campaign
 from workflow.models import Notification
 
 from ..i18n import locale
@@ -81,7 +81,7 @@ def index():
     paths = [gr.unit_path for gr in me.grants]
     titles = []
     for campaign in campaigns_of():
-        d = definition(campaign.title_code)
+        d = for_campaign(campaign)
         mine = [s for gr in me.grants for s in acting_states(gr, campaign)]
         titles.append((campaign, d.stages, set(mine)))
     return render_template(

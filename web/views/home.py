@@ -12,7 +12,7 @@ from workflow import clock, deadlines, queries, summary
 from workflow.authz import Grant
 from workflow.chains import chain_for
 from workflow.db import db
-from workflow.definitions import definition
+from workflow.definitions import for_campaign
 from workflow.errors import WorkflowError
 from workflow.models import Application, AuditEvent, Campaign, Notification, Unit
 
@@ -42,7 +42,7 @@ def acting_states(grant: Grant, campaign: Campaign) -> list[str]:
         chain = chain_for(campaign.title_code, campaign.province_id, clock.today())
     except WorkflowError:
         return []
-    return [s for s in definition(campaign.title_code).stages
+    return [s for s in for_campaign(campaign).stages
             if (st := chain.stages.get(s)) is not None and st.role == grant.role and st.level == grant.unit_level]
 
 
@@ -93,7 +93,7 @@ def creatable(campaigns: list[Campaign]) -> list[Campaign]:
 def prepared_by_me(campaigns: list[Campaign]) -> list[Campaign]:
     """The campaigns where the user acts at the first stage: only there does the user fix returned files, so only
     their returns are listed (an overseer's home would otherwise open on every commune's returns)."""
-    return [c for c in campaigns if any(definition(c.title_code).stages[0] in acting_states(g, c)
+    return [c for c in campaigns if any(for_campaign(c).stages[0] in acting_states(g, c)
                                         for g in actor().grants)]
 
 
@@ -130,7 +130,7 @@ def campaigns():
     me = actor()
     rows = []
     for c in campaigns_of(year):
-        first = definition(c.title_code).stages[0]
+        first = for_campaign(c).stages[0]
         creators = [g for g in me.grants if first in acting_states(g, c)]
         rows.append((c, creators))
     return render_template("campaigns.html", rows=rows, year=year, today=clock.today(),

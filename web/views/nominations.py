@@ -14,7 +14,7 @@ from workflow import clock, operations, subjects
 from workflow.admin.inputs import InvalidInput, parse
 from workflow.db import db
 from workflow.declared import NominationInput, ScoreSheetInput, person_missing, typed_form
-from workflow.definitions import definition
+from workflow.definitions import for_campaign
 from workflow.errors import WorkflowError
 from workflow.models import Application, Campaign, Unit
 from workflow.rubrics import spec
@@ -33,7 +33,7 @@ bp = Blueprint("nominations", __name__)
 def _creator_units(campaign: Campaign) -> list[Unit]:
     """Units where the user may open a file for this campaign: their grants' units at the first stage's level,
     and (for a grant above that level) the units below it at that level."""
-    first = definition(campaign.title_code).stages[0]
+    first = for_campaign(campaign).stages[0]
     units: dict[int, Unit] = {}
     for grant in actor().grants:
         if first not in acting_states(grant, campaign):

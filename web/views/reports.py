@@ -22,7 +22,7 @@ from sqlalchemy import select
 from workflow import clock
 from workflow.authz import Actor
 from workflow.db import db
-from workflow.definitions import definition
+from workflow.definitions import for_campaign
 from workflow.models import Campaign, Unit
 from workflow.reports import Figure, flow, indicator_defs, indicators, targets
 from workflow.text import fold
@@ -469,7 +469,7 @@ def dashboard(unit_id: int):
     years = list(range(clock.today().year, max(2000, clock.today().year - HISTORY_YEARS) - 1, -1))
     return render_template("reports.html", board=board, trail=_trail(me, unit), years=years,
                            order=[k for k in TABLE_KEYS if k in board.tables and k != "headline"],
-                           states=definition(board.campaign.title_code).states if board.campaign else ())
+                           states=for_campaign(board.campaign).states if board.campaign else ())
 
 
 def _filename(unit: Unit, key: str, year: int, ext: str) -> str:

@@ -150,9 +150,9 @@ def _batch_choices(items: list[Application]) -> list[tuple[str, str]]:
     for the step it takes when every such file takes the same one."""
     me = actor()
     steps: dict[str, dict[tuple[str, str], Step]] = {}
-    seen: set[tuple[int, str, int]] = set()
+    seen: set[tuple] = set()
     for a in items:
-        case = (a.campaign_id, a.state, a.unit_id)  # rows alike in these are judged alike
+        case = (a.campaign_id, a.state, a.unit_id, a.definition_id)  # rows alike in these are judged alike
         if case in seen:
             continue
         seen.add(case)
@@ -314,9 +314,9 @@ def _confirm_batch(action: str, ids: list[int], reason: str | None):
     choices = _batch_choices(chosen)
     eligible = 0
     if action:
-        judged: dict[tuple[int, str, int], bool] = {}
+        judged: dict[tuple, bool] = {}
         for a in chosen:
-            case = (a.campaign_id, a.state, a.unit_id)
+            case = (a.campaign_id, a.state, a.unit_id, a.definition_id)
             if case not in judged:
                 judged[case] = action in engine.allowed_actions(a, me)
             eligible += judged[case]

@@ -110,7 +110,7 @@ class Context:
             raise GuardRefused("unit_outside_campaign", unit=unit.name)
         if not (actor.covers(unit.path) or any(g.unit_path.startswith(unit.path) for g in actor.grants)):
             raise NotAuthorized("outside_scope")
-        first = definitions.current(campaign.title_code).stages[0]
+        first = definitions.for_campaign(campaign).stages[0]
         level = chain_for(campaign.title_code, campaign.province_id, _today()).stages[first].level
         parent = db.aliased(Unit)
         candidates = db.session.execute(
@@ -129,7 +129,7 @@ class Context:
                 raise refusal
             raise NotAuthorized("nominees_no_branch", unit=unit.name)
         rubric = spec(campaign.rubric_id)
-        d = definitions.current(campaign.title_code)
+        d = definitions.for_campaign(campaign)
         groups: dict[str, str] = {}
         for f in (campaign.rubric.definition or {}).get("frameworks", []):
             groups[fold(f["code"])] = f["code"]

@@ -101,7 +101,7 @@ def write_chunk(ctx: Context, rows: list[ValidRow], actor: Actor, job_id: int, n
     conn = db.session.connection()
     cur = conn.connection.cursor()
     common = {"campaign": ctx.campaign.id, "rubric": ctx.campaign.rubric_id, "actor_id": actor.id,
-              "definition": definitions.current_id(ctx.campaign.title_code),
+              "definition": ctx.campaign.definition_id or definitions.first_id(ctx.campaign.title_code),
               "actor_name": actor.username}
     if conn.dialect.name == "postgresql":
         cur.execute(PG_SQL, pg_params(prepared, common, now))

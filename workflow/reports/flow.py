@@ -24,7 +24,7 @@ from ..admin.inputs import InvalidInput
 from ..authz import Actor, actor_of, visible_units_clause
 from ..db import db
 from ..deadlines import stage_deadline
-from ..definitions import definition
+from ..definitions import for_campaign
 from ..models import Application, AuditEvent, Campaign, TZDateTime, Unit
 from . import Figure, percent, register_list
 from . import transitions as tc
@@ -86,7 +86,7 @@ def funnel_list(params: Mapping[str, str]) -> ColumnElement[bool]:
     """The files of a campaign in one state (params campaign, in_state: not "state", which is the queue's own
     filter and its form's)."""
     campaign = _campaign(params)
-    state = _choice(params, "in_state", definition(campaign.title_code).states)
+    state = _choice(params, "in_state", for_campaign(campaign).states)
     return and_(Application.campaign_id == campaign.id, Application.state == state)
 
 
@@ -97,7 +97,7 @@ def funnel(actor, unit: Unit, campaign: Campaign) -> list[Figure]:
     return [_figure("funnel", unit, campaign,
                     summary.count(actor, unit_id=unit.id, campaign_id=campaign.id, state=state), "funnel",
                     in_state=state)
-            for state in definition(campaign.title_code).states]
+            for state in for_campaign(campaign).states]
 
 
 # ---------------------------------------------------------------- pass and return rates
@@ -107,7 +107,7 @@ def stage_list(params: Mapping[str, str]) -> ColumnElement[bool]:
     """The files of a campaign that reached / passed / were returned / were rejected at a stage, at least once
     (params campaign, stage, outcome: passed, returned, rejected or reached)."""
     campaign = _campaign(params)
-    stage = _choice(params, "stage", definition(campaign.title_code).stages)
+    stage = _choice(params, "stage", for_campaign(campaign).stages)
     outcome = _choice(params, "outcome", tc.OUTCOMES)
     fact = tc.fact_clause(stage, outcome)
     if outcome in ("returned", "rejected"):
@@ -135,7 +135,7 @@ def stage_rates(actor, unit: Unit, campaign: Campaign) -> list[dict[str, Any]]:
         .group_by(t.c.stage, t.c.outcome)).all()
     counts = {(s, o): int(n or 0) for s, o, n in rows}
     out = []
-    for stage in definition(campaign.title_code).stages:
+    for stage in for_campaign(campaign).stages:
         reached = counts.get((stage, "reached"), 0)
         row: dict[str, Any] = {"stage": stage}
         for outcome in tc.OUTCOMES:
@@ -154,7 +154,7 @@ def stage_rates(actor, unit: Unit, campaign: Campaign) -> list[dict[str, Any]]:
 
 def late_stages(campaign: Campaign, on: date) -> list[str]:
     """The campaign's stages whose deadline is behind `on` (a file sitting there is late)."""
-    return [s for s in definition(campaign.title_code).stages
+    return [s for s in for_campaign(campaign).stages
             if (d := stage_deadline(campaign, s)) is not None and on > d]
 
 
@@ -174,7 +174,7 @@ def late_list(params: Mapping[str, str]) -> ColumnElement[bool]:
     "recognised" for files recognised after the decision deadline); without a stage, all of them."""
     campaign = _campaign(params)
     on = _date(params, "on")
-    stages = definition(campaign.title_code).stages
+    stages = for_campaign(campaign).stages
     stage = _choice(params, "stage", stages + ("recognised", "all"), "all")
     late = late_stages(campaign, on)
     in_late_stage = Application.state.in_(late) if late else false()
@@ -196,7 +196,7 @@ def lateness(actor, unit: Unit, campaign: Campaign, on: date) -> list[Figure]:
     figures = [_figure("late", unit, campaign,
                        summary.count(actor, unit_id=unit.id, campaign_id=campaign.id, state=stage) if stage in late
                        else 0, "late", on=on.isoformat(), stage=stage)
-               for stage in definition(campaign.title_code).stages]
+               for stage in for_campaign(campaign).stages]
     n = db.session.scalar(select(func.count()).select_from(Application).where(
         Application.campaign_id == campaign.id, Application.unit_id.in_(_units(actor, unit)),
         _recognised_late(campaign, on)))
