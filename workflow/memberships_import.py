@@ -22,7 +22,7 @@ from .admin.units import Problem
 from .authz import Actor, actor_of
 from .db import db
 from .errors import MESSAGES, WorkflowError
-from .imports.reader import ImportRefused, read
+from .imports.reader import ImportRefused, header_field, read
 from .models import Collective, Unit
 from .text import fold
 
@@ -68,7 +68,7 @@ class MembersReport:
 def _cells(header: list[Any], cells: list[Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for i, h in enumerate(header):
-        key = HEADERS.get(fold(str(h or "")).replace("*", "").strip())
+        key = header_field(h, HEADERS)
         if key and i < len(cells) and key not in out and str(cells[i] or "").strip():
             out[key] = cells[i]
     return out
@@ -95,7 +95,7 @@ def import_members(actor, data: bytes, file_name: str = "", *, dry_run: bool = F
     except ImportRefused as exc:
         report.errors.append(Problem(1, "file", exc.code, dict(exc.params)))
         return report
-    keys = {HEADERS.get(fold(str(h or "")).replace("*", "").strip()) for h in sheet.header}
+    keys = {header_field(h, HEADERS) for h in sheet.header}
     missing = [c for c in ("kind", "name", "place") if c not in keys]
     if not keys & {"citizen_id", "household"}:
         missing.append("citizen_id / household")

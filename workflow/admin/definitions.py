@@ -243,7 +243,7 @@ def migrate(actor, province: Unit, title: str, target: TitleDefinition, *, expec
         raise GuardRefused("stages_unstaffed", stages=", ".join(stage_label(s, "vi") for s in result.unstaffed))
     now = clock.now()
     apps = Application.__table__
-    first = min(r.id for r in versions(title))
+    first = definitions.first_id(title)  # the version a file without one follows
     pinned = func.coalesce(apps.c.definition_id, first)
     moved = state_changes = 0
     for g in result.groups:

@@ -37,6 +37,14 @@ class Sheet:
     formulas: set[tuple[int, int]] = field(default_factory=set)
 
 
+def header_field(header: Any, fields: dict[str, str]) -> str | None:
+    """The field a column's header names in `fields` (folded, a required mark "*" ignored), else None: one rule
+    for every spreadsheet an admin or officer sends (denominators, memberships)."""
+    from ..text import fold
+
+    return fields.get(fold(str(header or "")).replace("*", "").strip())
+
+
 def _cell(row: int, col: int) -> str:
     """A 0-based (row, column) as Excel names it ("B1")."""
     return f"{get_column_letter(col + 1)}{row + 1}"

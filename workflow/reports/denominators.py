@@ -23,7 +23,7 @@ from ..admin.inputs import Input, InvalidInput, parse
 from ..admin.units import Problem
 from ..db import db
 from ..errors import NotAuthorized
-from ..imports.reader import ImportRefused, read
+from ..imports.reader import ImportRefused, header_field, read
 from ..inputs import parse_int
 from ..models import ReportDenominator, Unit
 from ..text import fold, nfc
@@ -139,7 +139,7 @@ def admin_scope(actor) -> list[str]:
 def _cells(header: list[Any], cells: list[Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for i, h in enumerate(header):
-        key = HEADERS.get(fold(str(h or "")).replace("*", "").strip())
+        key = header_field(h, HEADERS)
         if key and i < len(cells) and key not in out:
             value = cells[i]
             out[key] = None if isinstance(value, str) and not value.strip() else value
@@ -205,7 +205,7 @@ def import_denominators(actor, data: bytes, filename: str = "", *, dry_run: bool
     except ImportRefused as exc:
         report.errors.append(Problem(1, "file", exc.code, dict(exc.params)))
         return report
-    keys = {HEADERS.get(fold(str(h or "")).replace("*", "").strip()) for h in sheet.header}
+    keys = {header_field(h, HEADERS) for h in sheet.header}
     missing = [c for c in ("year", "kind", "value") if c not in keys]
     if not keys & {"unit_code", "unit_name", "unit"}:
         missing.insert(0, "unit_code / unit_name")
