@@ -17,7 +17,7 @@ from flask_migrate import upgrade
 from sqlalchemy import text
 
 from web import create_app
-from workflow import chains, dbroles, definitions, rubrics
+from workflow import chains, definitions, rubrics
 from workflow.db import db
 
 from .factories import World, build_world
@@ -81,40 +81,60 @@ def _path(app) -> str:
 
 
 def wipe(app) -> None:
-    """Empty every table and the head file. PostgreSQL: TRUNCATE with triggers off (the audit tables refuse it
-    otherwise), as the owner when there is one (it switches the audit triggers off for this transaction and puts
-    back a foreign key a tamper test left unvalidated), else as the superuser (replica mode);
-    SQLite: put back the freshly migrated file."""
+    """Empty every table and the head file. PostgreSQL: see _empty_pg, as the owner when there is one, else as the
+    superuser; SQLite: put back the freshly migrated file."""
     db.session.remove()
     if os.path.exists(app.config["AUDIT_HEAD_FILE"]):
         os.remove(app.config["AUDIT_HEAD_FILE"])
     if db.engine.dialect.name == "postgresql":
-        tables = ", ".join(t.name for t in db.metadata.sorted_tables)
         owner = _owner_engine()
         with owner.begin() as conn:
-            if owner is db.engine:
-                conn.execute(text("SET LOCAL session_replication_role = replica"))
-                conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-            else:
-                for table in dbroles.APPEND_ONLY:
-                    conn.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER USER"))
-                conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-                for table in dbroles.APPEND_ONLY:
-                    conn.execute(text(f"ALTER TABLE {table} ENABLE TRIGGER USER"))
-                for table, name in conn.execute(text(
-                        "SELECT conrelid::regclass::text, conname FROM pg_constraint "
-                        "WHERE NOT convalidated AND connamespace = 'public'::regnamespace")).all():
-                    conn.execute(text(f'ALTER TABLE {table} VALIDATE CONSTRAINT "{name}"'))
+            _empty_pg(conn, superuser=owner is db.engine)
     else:
         db.engine.dispose()
         path = _path(app)
         for suffix in ("-wal", "-shm"):
             if os.path.exists(path + suffix):
                 os.remove(path + suffix)
-        shutil.copy(path + ".template", path)
+        # A fresh inode renamed into place, never the old file overwritten: a connection some thread still holds
+        # (a pooled one closed by the garbage collector checkpoints its WAL) writes into the old, unlinked file,
+        # not into the half-copied new one (seen once: "no such table" right after a wipe).
+        shutil.copy(path + ".template", path + ".next")
+        os.replace(path + ".next", path)
     chains.clear_cache()
     rubrics.spec.cache_clear()
     definitions.clear_cache()  # ids restart with the database: a cached version would be another title's
+
+
+def _empty_pg(conn, superuser: bool) -> None:
+    """DELETE from the few tables a test filled, children first, with user triggers off (the audit tables refuse
+    it otherwise; the summary triggers would count the deletions); then restart each sequence that was used. Ten
+    times cheaper than a TRUNCATE of every table, which cost a third of the PostgreSQL run. As the superuser by the
+    replica mode; as the owner by switching off the triggers of the tables that have them, for this transaction.
+    A foreign key a tamper test left unvalidated is validated again."""
+    names = [t.name for t in db.metadata.sorted_tables]
+    filled = set(conn.execute(text(" UNION ALL ".join(
+        f"SELECT '{name}' WHERE EXISTS (SELECT 1 FROM {name})" for name in names))).scalars())
+    if superuser:
+        switched = set()
+        conn.execute(text("SET LOCAL session_replication_role = replica"))
+    else:
+        switched = filled & set(conn.execute(text(
+            "SELECT tgrelid::regclass::text FROM pg_trigger WHERE NOT tgisinternal")).scalars())
+    for table in switched:
+        conn.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER USER"))
+    for name in reversed(names):
+        if name in filled:
+            conn.execute(text(f"DELETE FROM {name}"))
+    for table in switched:
+        conn.execute(text(f"ALTER TABLE {table} ENABLE TRIGGER USER"))
+    for sequence in conn.execute(text("SELECT quote_ident(sequencename) FROM pg_sequences "
+                                      "WHERE schemaname = 'public' AND last_value IS NOT NULL")).scalars():
+        conn.execute(text("SELECT setval(:s, 1, false)"), {"s": sequence})
+    for table, name in conn.execute(text(
+            "SELECT conrelid::regclass::text, conname FROM pg_constraint "
+            "WHERE NOT convalidated AND connamespace = 'public'::regnamespace")).all():
+        conn.execute(text(f'ALTER TABLE {table} VALIDATE CONSTRAINT "{name}"'))
 
 
 @pytest.fixture(autouse=True)
