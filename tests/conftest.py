@@ -128,9 +128,8 @@ def _empty_pg(conn, superuser: bool) -> None:
             conn.execute(text(f"DELETE FROM {name}"))
     for table in switched:
         conn.execute(text(f"ALTER TABLE {table} ENABLE TRIGGER USER"))
-    for sequence in conn.execute(text("SELECT quote_ident(sequencename) FROM pg_sequences "
-                                      "WHERE schemaname = 'public' AND last_value IS NOT NULL")).scalars():
-        conn.execute(text("SELECT setval(:s, 1, false)"), {"s": sequence})
+    conn.execute(text("SELECT setval(quote_ident(sequencename)::regclass, 1, false) FROM pg_sequences "
+                      "WHERE schemaname = 'public' AND last_value IS NOT NULL"))
     for table, name in conn.execute(text(
             "SELECT conrelid::regclass::text, conname FROM pg_constraint "
             "WHERE NOT convalidated AND connamespace = 'public'::regnamespace")).all():
